@@ -1,0 +1,29 @@
+# Set-up and entry points. `make demo` and `make test` install everything they need on a fresh machine.
+SHELL := /bin/bash
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+DEMO := egs/yesno/asr1
+
+.PHONY: install system-deps demo test test-fast clean
+
+install: $(VENV)/.installed
+
+# Debian tools the recipes call (sox for `cmd |` pipes in wav.scp, ffmpeg for other containers).
+system-deps:
+	@bash bin/install_system_deps.sh sox ffmpeg
+
+$(VENV)/.installed: pyproject.toml | system-deps
+	python3 -m venv $(VENV)
+	# pip >= 25 refuses espnet's optional git dependencies even when unused; keep a pip that accepts them.
+	$(PYTHON) -m pip install -q "pip<25"
+	$(PYTHON) -m pip install -q -e ".[test]"
+	touch $@
+
+demo: install
+	cd $(DEMO) && ./run.sh
+
+test: install
+	$(PYTHON) -m pytest -q tests
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,197 @@
+"""`asrkit` command line: one subcommand per recipe stage. Heavy imports happen inside each command."""
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(
+    help="Speech recognition in the Kaldi/ESPnet recipe style. Stages exchange Kaldi data dirs and an exp/ dir.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ExistingDir = typer.Argument(..., exists=True, file_okay=False, help="Kaldi-style data dir.")
+
+
+def fail(message: str, code: int = 1):
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+@app.command("validate-data")
+def validate_data(
+    data_dir: Path = ExistingDir,
+    check_audio: bool = typer.Option(False, help="Also open every audio file and check segment ends."),
+    fs: Optional[int] = typer.Option(None, help="Expected sample rate (with --check-audio)."),
+):
+    """Check a data dir against Kaldi's validate_data_dir.sh rules; prints FILE:LINE: problem lines."""
+    from asrkit.datadir import validate_data_dir
+
+    problems = validate_data_dir(data_dir, check_audio=check_audio, fs=fs)
+    for problem in problems:
+        typer.echo(problem, err=True)
+    if problems:
+        fail(f"validate-data: {data_dir}: {len(problems)} problem(s)")
+    typer.echo(f"validate-data: {data_dir}: OK")
+
+
+@app.command("fix-data")
+def fix_data(data_dir: Path = ExistingDir):
+    """Sort, de-duplicate and keep the utterances present in every file (old files go to DIR/.backup/)."""
+    from asrkit.datadir import fix_data_dir
+
+    kept, total = fix_data_dir(data_dir)
+    typer.echo(f"fix-data: {data_dir}: kept {kept} of {total} utterances")
+
+
+def _load_fbank_config(path: Optional[Path]):
+    import yaml
+
+    from asrkit.features import FbankConfig
+
+    if path is None:
+        return FbankConfig()
+    with open(path, encoding="utf-8") as f:
+        return FbankConfig(**(yaml.safe_load(f) or {}))
+
+
+@app.command()
+def fbank(
+    data_dir: Path = ExistingDir,
+    feat_dir: Path = typer.Argument(..., help="Where the ark/scp files go."),
+    config: Optional[Path] = typer.Option(None, exists=True, help="YAML: fs, n_mels, frame_length_ms, frame_shift_ms."),
+    nj: int = typer.Option(1, min=1, help="Number of jobs the data is split into."),
+    job: int = typer.Option(1, min=1, help="Which job (1-based) this process computes."),
+):
+    """Compute 80-dim log-mel fbank for one job's share of a data dir (skips a job already done)."""
+    from asrkit.audio import AudioError
+    from asrkit.features import compute_fbank_job
+
+    try:
+        scp = compute_fbank_job(data_dir, feat_dir, _load_fbank_config(config), nj=nj, job=job)
+    except AudioError as error:
+        fail(f"fbank: {error}")
+    typer.echo(f"fbank: wrote {scp}")
+
+
+@app.command("merge-fbank")
+def merge_fbank(
+    data_dir: Path = ExistingDir,
+    feat_dir: Path = typer.Argument(..., exists=True, file_okay=False),
+    nj: int = typer.Option(1, min=1),
+):
+    """Gather the fbank jobs' scps into DATA/feats.scp and DATA/utt2num_frames."""
+    from asrkit.features import merge_fbank_jobs
+
+    try:
+        count = merge_fbank_jobs(data_dir, feat_dir, nj)
+    except FileNotFoundError as error:
+        fail(f"merge-fbank: {error}")
+    typer.echo(f"merge-fbank: {data_dir}/feats.scp: {count} utterances")
+
+
+@app.command("compute-cmvn")
+def compute_cmvn(data_dir: Path = ExistingDir, out_file: Path = typer.Argument(..., help="Stats file (.npz).")):
+    """Global mean/variance statistics of DATA/feats.scp (ESPnet feats_stats.npz layout)."""
+    from asrkit.features import compute_cmvn_stats
+
+    typer.echo(f"compute-cmvn: wrote {compute_cmvn_stats(data_dir, out_file)}")
+
+
+@app.command()
+def tokens(
+    text: Path = typer.Argument(..., exists=True, dir_okay=False, help="Kaldi `text` file to learn tokens from."),
+    out_dir: Path = typer.Argument(..., help="Writes tokens.txt (and bpe.model)."),
+    token_type: str = typer.Option("char", help="char, bpe or unigram."),
+    vocab_size: int = typer.Option(30, help="Sentencepiece vocabulary size (an upper bound)."),
+):
+    """Build an ESPnet-style token list (<blank> first, <sos/eos> last)."""
+    from asrkit.tokens import build_token_list
+
+    try:
+        token_list = build_token_list(text, out_dir, token_type, vocab_size)
+    except ValueError as error:
+        fail(f"tokens: {error}")
+    count = len(token_list.read_text(encoding="utf-8").splitlines())
+    typer.echo(f"tokens: wrote {token_list} ({count} tokens)")
+
+
+@app.command()
+def train(
+    config: Path = typer.Option(..., exists=True, help="Training YAML."),
+    train_data: Path = typer.Option(..., exists=True, file_okay=False, help="Data dir with feats.scp and text."),
+    valid_data: Path = typer.Option(..., exists=True, file_okay=False),
+    token_list: Path = typer.Option(..., exists=True, dir_okay=False),
+    cmvn: Path = typer.Option(..., exists=True, dir_okay=False, help="Global CMVN stats of the training data."),
+    exp_dir: Path = typer.Option(..., help="Experiment dir (ESPnet layout)."),
+    bpe_model: Optional[Path] = typer.Option(None, exists=True, dir_okay=False),
+    resume: bool = typer.Option(False, help="Continue from EXP/checkpoint.pth if it exists."),
+):
+    """Train the E-Branchformer + Transformer (+ DeCRED heads) CTC/attention model.
+
+    Run under `torchrun --nproc_per_node N` for multi-process (DDP) training.
+    """
+    from asrkit.trainer import Inputs
+    from asrkit.trainer import train as run_training
+
+    run_training(exp_dir, config, Inputs(train_data, valid_data, token_list, cmvn, bpe_model), resume=resume)
+
+
+@app.command()
+def decode(
+    exp_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="Trained experiment dir."),
+    data_dir: Path = ExistingDir,
+    out_dir: Path = typer.Argument(..., help="Decode dir: gets text, token, score."),
+    config: Optional[Path] = typer.Option(None, exists=True, help="Decoding YAML (beam_size, ctc_weight, ...)."),
+    model: str = typer.Option("valid.acc.ave.pth", help="Model file inside EXP_DIR."),
+    nj: int = typer.Option(1, min=1),
+    job: Optional[int] = typer.Option(None, min=1, help="Decode only this job's share, into OUT_DIR/logdir/output.JOB."),
+):
+    """Joint CTC/attention beam search, several utterances per forward pass."""
+    import torch
+
+    from asrkit.batching import FeatureSet
+    from asrkit.datadir import DataDirError
+    from asrkit.decoding import DecodeConfig, decode_data_dir, load_decode_config
+    from asrkit.features import job_share
+    from asrkit.trainer import TrainConfig, build_model, load_tokenizer
+
+    decode_config = load_decode_config(config) if config else DecodeConfig()
+    tokenizer = load_tokenizer(exp_dir)
+    asr = build_model(exp_dir, TrainConfig.load(exp_dir / "config.yaml"), tokenizer.vocab_size)
+    asr.load_state_dict(torch.load(exp_dir / model, map_location="cpu"))
+    try:
+        data = FeatureSet(data_dir)
+        utts = job_share(sorted(data.num_frames), nj, job or 1) if job else sorted(data.num_frames)
+        target = out_dir / "logdir" / f"output.{job}" if job else out_dir
+        decode_data_dir(asr, tokenizer, data, utts, decode_config, target)
+    except DataDirError as error:
+        fail(f"decode: {error}")
+    typer.echo(f"decode: wrote {target}/text")
+
+
+@app.command()
+def score(
+    decode_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="Decode dir holding `text`."),
+    data_dir: Path = ExistingDir,
+):
+    """WER and CER against DATA/text: DECODE_DIR/score_{wer,cer}/result.txt and summary.json."""
+    from asrkit.scoring import score_decode_dir
+
+    utt2spk = data_dir / "utt2spk"
+    summary = score_decode_dir(data_dir / "text", decode_dir / "text", decode_dir, utt2spk if utt2spk.exists() else None)
+    typer.echo(f"score: {decode_dir}: WER {summary['wer']:.2f} % ({summary['n_sent']} utterances, {summary['n_words']} words)")
+
+
+@app.command()
+def results(recipe_dir: Path = typer.Argument(Path("."), exists=True, file_okay=False)):
+    """Gather every scored decode dir under RECIPE_DIR/exp into RECIPE_DIR/RESULTS.md."""
+    from asrkit.scoring import write_results_md
+
+    typer.echo((write_results_md(recipe_dir)).read_text(encoding="utf-8"))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,161 @@
+"""Joint CTC/attention beam search over a batch of utterances.
+
+espnet2's BeamSearch decodes one utterance at a time. Here every decoder step scores all beams of all
+utterances in one forward pass, with espnet's vectorised CTC prefix scorer (CTCPrefixScoreTH), which
+is what makes decoding a test set fast on CPU. The score of a hypothesis is the usual
+    (1 - ctc_weight) * log p_att + ctc_weight * log p_ctc-prefix + length_bonus * length.
+Search stops per utterance with ESPnet's end detection (maxlenratio 0) or at its maximum length.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+from espnet.nets.ctc_prefix_score import CTCPrefixScoreTH
+from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
+
+from asrkit.batching import FeatureSet
+from asrkit.datadir import write_table
+from asrkit.model import ASRModel
+from asrkit.progress import make_progress
+
+NEG_INF = float("-inf")
+
+
+@dataclass
+class DecodeConfig:
+    beam_size: int = 10
+    ctc_weight: float = 0.3
+    length_bonus: float = 0.0
+    maxlenratio: float = 0.0
+    minlenratio: float = 0.0
+    nbest: int = 1
+    batch_size: int = 16
+    average_decred_heads: bool = False
+
+
+@dataclass
+class Hypothesis:
+    tokens: list[int]  # without <sos>/<eos>
+    score: float
+
+
+def max_lengths(enc_lens: torch.Tensor, config: DecodeConfig) -> tuple[list[int], list[int]]:
+    """Per-utterance (min, max) output lengths. The max never exceeds the encoder frames: CTC cannot emit more."""
+    lens = enc_lens.tolist()
+    maxlens = [t if config.maxlenratio == 0 else max(1, min(t, int(config.maxlenratio * t))) for t in lens]
+    minlens = [int(config.minlenratio * t) for t in lens]
+    return minlens, maxlens
+
+
+def end_detected(ended: list[Hypothesis], step: int, window: int = 3, margin: float = np.log(np.exp(-10))) -> bool:
+    """ESPnet's end_detect: the best hypotheses that ended in each of the last steps are far below the best."""
+    if not ended:
+        return False
+    best = max(h.score for h in ended)
+    count = 0
+    for m in range(window):
+        same_length = [h.score for h in ended if len(h.tokens) + 2 == step - m]
+        if same_length and max(same_length) - best < margin:
+            count += 1
+    return count == window
+
+
+@torch.no_grad()
+def beam_search(model: ASRModel, enc: torch.Tensor, enc_lens: torch.Tensor, config: DecodeConfig) -> list[list[Hypothesis]]:
+    """Decode encoder outputs enc (B, T, D); returns the n-best list of each utterance, best first."""
+    batch, beam, vocab, eos = enc.size(0), config.beam_size, model.vocab_size, model.eos
+    minlens, maxlens = max_lengths(enc_lens, config)
+    memory = enc.repeat_interleave(beam, dim=0)
+    memory_mask = (~make_pad_mask(enc_lens, maxlen=enc.size(1)))[:, None, :].repeat_interleave(beam, dim=0)
+    use_ctc = config.ctc_weight > 0
+    if use_ctc:
+        ctc_scorer = CTCPrefixScoreTH(model.ctc.log_softmax(enc).clone(), enc_lens, 0, eos)
+    ctc_state, cache = None, None
+
+    yseq = torch.full((batch * beam, 1), model.sos, dtype=torch.long, device=enc.device)
+    scores = torch.full((batch, beam), NEG_INF, device=enc.device)
+    scores[:, 0] = 0.0  # one live hypothesis (<sos>) per utterance at the start
+    ended: list[list[Hypothesis]] = [[] for _ in range(batch)]
+    done = [False] * batch
+    batch_offsets = (torch.arange(batch, device=enc.device) * beam).unsqueeze(1)
+
+    for step in range(max(maxlens)):
+        att_logp, cache = model.decoder_step(yseq, memory, memory_mask, cache, config.average_decred_heads)
+        token_scores = (1 - config.ctc_weight) * att_logp + config.length_bonus
+        if use_ctc:
+            ctc_local, ctc_full_state = ctc_scorer(yseq, ctc_state)
+            token_scores = token_scores + config.ctc_weight * ctc_local
+        token_scores = _apply_length_limits(token_scores.view(batch, beam, vocab), step, minlens, maxlens, eos)
+        candidates = (scores.unsqueeze(2) + token_scores).view(batch, beam * vocab)
+        top_scores, top_ids = candidates.topk(beam, dim=1)
+        prev_beam, tokens = top_ids // vocab, top_ids % vocab
+        rows = (batch_offsets + prev_beam).view(-1)
+        yseq = torch.cat([yseq[rows], tokens.view(-1, 1)], dim=1)
+        cache = [c[rows] for c in cache]
+        if use_ctc:
+            ctc_state = ctc_scorer.index_select_state(ctc_full_state, top_ids)
+        scores = _retire_ended(top_scores, tokens, yseq, ended, done, eos)
+        for b in range(batch):
+            if not done[b] and (step + 1 >= maxlens[b] or torch.isinf(scores[b]).all()
+                                or (config.maxlenratio == 0 and end_detected(ended[b], step + 2))):
+                done[b] = True
+        scores[torch.tensor(done, device=enc.device)] = NEG_INF
+        if all(done):
+            break
+    return [sorted(hyps, key=lambda h: h.score, reverse=True)[: config.nbest] or [Hypothesis([], NEG_INF)] for hyps in ended]
+
+
+def _apply_length_limits(token_scores, step, minlens, maxlens, eos):
+    """No <eos> before an utterance's minimum length; only <eos> at its maximum length."""
+    for b, (minlen, maxlen) in enumerate(zip(minlens, maxlens)):
+        if step < minlen:
+            token_scores[b, :, eos] = NEG_INF
+        if step + 1 >= maxlen:
+            eos_scores = token_scores[b, :, eos].clone()
+            token_scores[b] = NEG_INF
+            token_scores[b, :, eos] = eos_scores
+    return token_scores
+
+
+def _retire_ended(top_scores, tokens, yseq, ended, done, eos):
+    """Move hypotheses that chose <eos> to their utterance's ended list; their beam slot dies."""
+    batch, beam = tokens.shape
+    for b, w in (tokens == eos).nonzero().tolist():
+        score = top_scores[b, w].item()
+        if not done[b] and score > NEG_INF:
+            ended[b].append(Hypothesis(yseq[b * beam + w, 1:-1].tolist(), score))
+    return top_scores.masked_fill(tokens == eos, NEG_INF)
+
+
+def load_decode_config(path) -> DecodeConfig:
+    with open(path, encoding="utf-8") as f:
+        conf = yaml.safe_load(f) or {}
+    unknown = set(conf) - set(DecodeConfig.__dataclass_fields__)
+    if unknown:
+        raise ValueError(f"{path}: unknown decoding option(s): {', '.join(sorted(unknown))}")
+    return DecodeConfig(**conf)
+
+
+def decode_data_dir(model: ASRModel, tokenizer, data: FeatureSet, utts: list[str], config: DecodeConfig, out_dir):
+    """Decode `utts` of a feature set in length-sorted batches; writes text, token, score (and k-best dirs)."""
+    model.eval()
+    nbest: dict[str, list[Hypothesis]] = {}
+    utts = sorted(utts, key=lambda u: (-data.num_frames[u], u))
+    with make_progress() as progress:
+        task = progress.add_task("decode", total=len(utts), status="")
+        for start in range(0, len(utts), config.batch_size):
+            batch_utts = utts[start : start + config.batch_size]
+            feats, feats_lens = data.batch(batch_utts)[:2]
+            enc, enc_lens = model.encode(feats, feats_lens)
+            for utt, hyps in zip(batch_utts, beam_search(model, enc, enc_lens, config)):
+                nbest[utt] = hyps
+            progress.update(task, advance=len(batch_utts))
+    for k in range(config.nbest):
+        k_dir = Path(out_dir) if k == 0 else Path(out_dir) / f"{k + 1}best_recog"
+        kth = {utt: hyps[k] for utt, hyps in nbest.items() if len(hyps) > k}
+        write_table(k_dir / "text", ((u, tokenizer.decode(h.tokens)) for u, h in kth.items()))
+        write_table(k_dir / "token", ((u, " ".join(tokenizer.ids_to_tokens(h.tokens))) for u, h in kth.items()))
+        write_table(k_dir / "score", ((u, f"{h.score:.4f}") for u, h in kth.items()))

@@ -1,0 +1,108 @@
+"""Log-mel filterbank features: Kaldi-compatible fbank written to ark/scp, and global CMVN stats.
+
+Feature extraction is split Kaldi-style: job J of N handles the J-th contiguous share of the sorted
+utterance ids and writes `FEATDIR/raw_fbank_<data>.J.{ark,scp}`. The scp is written last (atomically),
+so its presence marks a finished job and a re-run skips it.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import kaldiio
+import numpy as np
+import torch
+import torchaudio
+
+from asrkit.audio import iter_utterance_audio
+from asrkit.datadir import DataDir, load_data_dir, read_dict, write_table
+from asrkit.fileio import atomic_path, atomic_write
+from asrkit.progress import progress_bar
+
+
+@dataclass
+class FbankConfig:
+    fs: int = 16000
+    n_mels: int = 80
+    frame_length_ms: float = 25.0
+    frame_shift_ms: float = 10.0
+
+
+def fbank(samples: np.ndarray, config: FbankConfig) -> np.ndarray:
+    """(num_samples,) float waveform in [-1, 1] at config.fs -> (num_frames, n_mels) log-mel fbank."""
+    # Kaldi computes on the 16-bit integer scale; keep its dynamic range so stats match Kaldi's.
+    waveform = torch.from_numpy(samples).float().unsqueeze(0) * 32768
+    feats = torchaudio.compliance.kaldi.fbank(
+        waveform,
+        sample_frequency=config.fs,
+        num_mel_bins=config.n_mels,
+        frame_length=config.frame_length_ms,
+        frame_shift=config.frame_shift_ms,
+        dither=0.0,
+        energy_floor=0.0,
+    )
+    return feats.numpy()
+
+
+def job_share(utt_ids: list[str], nj: int, job: int) -> list[str]:
+    """The job-th (1-based) of nj contiguous, near-equal shares of utt_ids (Kaldi split_scp.pl)."""
+    if not 1 <= job <= nj:
+        raise ValueError(f"job {job} is outside 1..{nj}")
+    n = len(utt_ids)
+    return utt_ids[(job - 1) * n // nj : job * n // nj]
+
+
+def part_paths(data_dir: Path, feat_dir: Path, job: int) -> tuple[Path, Path]:
+    stem = f"raw_fbank_{Path(data_dir).name}.{job}"
+    return Path(feat_dir) / f"{stem}.ark", Path(feat_dir) / f"{stem}.scp"
+
+
+def compute_fbank_job(data_dir, feat_dir, config: FbankConfig, nj: int = 1, job: int = 1) -> Path:
+    """Extract job `job` of `nj`; returns its scp. Skips the work when a complete scp is already there."""
+    data = load_data_dir(data_dir)
+    utt_ids = job_share(data.utt_ids, nj, job)
+    ark, scp = part_paths(data_dir, feat_dir, job)
+    if scp.exists() and set(read_dict(scp)) == set(utt_ids):
+        return scp
+    Path(feat_dir).mkdir(parents=True, exist_ok=True)
+    entries = []
+    with atomic_path(ark) as tmp_ark, open(tmp_ark, "wb") as f:
+        audio = iter_utterance_audio(_subset(data, utt_ids), config.fs)
+        for utt_id, samples in progress_bar(audio, total=len(utt_ids), description=f"fbank {job}/{nj}"):
+            offset = f.tell()
+            kaldiio.save_ark(f, {utt_id: fbank(samples, config)})
+            entries.append((utt_id, f"{ark.resolve()}:{offset + len(utt_id.encode()) + 1}"))
+    write_table(scp, entries)
+    return scp
+
+
+def _subset(data: DataDir, utt_ids: list[str]) -> DataDir:
+    return DataDir(**{**data.__dict__, "utt_ids": utt_ids})
+
+
+def merge_fbank_jobs(data_dir, feat_dir, nj: int) -> int:
+    """Gather the per-job scps into DATA/feats.scp and DATA/utt2num_frames; returns the utterance count."""
+    entries = {}
+    for job in range(1, nj + 1):
+        _, scp = part_paths(data_dir, feat_dir, job)
+        if not scp.exists():
+            raise FileNotFoundError(f"{scp}: missing; fbank job {job} of {nj} did not finish")
+        entries.update(read_dict(scp))
+    write_table(Path(data_dir) / "feats.scp", entries.items())
+    frames = {utt: str(kaldiio.load_mat(path).shape[0]) for utt, path in entries.items()}
+    write_table(Path(data_dir) / "utt2num_frames", frames.items())
+    return len(entries)
+
+
+def compute_cmvn_stats(data_dir, out_file) -> Path:
+    """Global mean/variance stats over DATA/feats.scp in ESPnet's feats_stats.npz layout (count, sum, sum_square)."""
+    feats_scp = Path(data_dir) / "feats.scp"
+    count, total, total_sq = 0, 0.0, 0.0
+    utts = list(kaldiio.load_scp(str(feats_scp)).items())
+    for _, mat in progress_bar(utts, total=len(utts), description="cmvn"):
+        mat = np.asarray(mat, dtype=np.float64)
+        count += mat.shape[0]
+        total = total + mat.sum(axis=0)
+        total_sq = total_sq + (mat**2).sum(axis=0)
+    with atomic_path(out_file) as tmp, open(tmp, "wb") as f:
+        np.savez(f, count=np.array(count), sum=total, sum_square=total_sq)
+    return Path(out_file)

@@ -1,0 +1,125 @@
+"""E-Branchformer encoder + Transformer decoder, hybrid CTC/attention, with DeCRED auxiliary heads.
+
+DeCRED (arXiv 2508.08938) adds classifier heads on intermediate decoder layers, trained on the same targets:
+    decoder loss = sum_i w_i * CE_i  (intermediate heads and the final layer),
+    total loss   = a * CTC + (1 - a) * decoder loss.
+The heads are training-only: decoding runs the plain decoder unless asked to average the head logits.
+An empty head list is the plain hybrid CTC/attention baseline.
+"""
+
+from dataclasses import dataclass, field
+
+import torch
+from espnet.nets.pytorch_backend.nets_utils import th_accuracy
+from espnet.nets.pytorch_backend.transformer.add_sos_eos import add_sos_eos
+from espnet.nets.pytorch_backend.transformer.label_smoothing_loss import LabelSmoothingLoss
+from espnet.nets.pytorch_backend.transformer.mask import subsequent_mask
+from espnet2.asr.ctc import CTC
+from espnet2.asr.decoder.transformer_decoder import TransformerDecoder
+from espnet2.asr.encoder.e_branchformer_encoder import EBranchformerEncoder
+from espnet2.asr.specaug.specaug import SpecAug
+from espnet2.layers.global_mvn import GlobalMVN
+from torch import nn
+
+IGNORE_ID = -1
+
+
+@dataclass
+class DecredConfig:
+    layers: list[int] = field(default_factory=list)  # 1-based decoder layers that get a head
+    weights: list[float] = field(default_factory=list)  # one weight per head
+    final_weight: float = 1.0
+    tie_embedding: bool = False
+
+
+@dataclass
+class ModelConfig:
+    input_size: int = 80
+    encoder: dict = field(default_factory=dict)
+    decoder: dict = field(default_factory=dict)
+    specaug: dict | None = None
+    ctc_weight: float = 0.3
+    lsm_weight: float = 0.1
+    decred: DecredConfig = field(default_factory=DecredConfig)
+
+    @classmethod
+    def from_dict(cls, conf: dict) -> "ModelConfig":
+        conf = dict(conf)
+        conf["decred"] = DecredConfig(**conf.get("decred") or {})
+        return cls(**conf)
+
+
+class ASRModel(nn.Module):
+    def __init__(self, config: ModelConfig, vocab_size: int, cmvn_stats: str | None = None):
+        super().__init__()
+        self.config = config
+        self.vocab_size = vocab_size
+        self.sos = self.eos = vocab_size - 1
+        self.normalize = GlobalMVN(cmvn_stats) if cmvn_stats else None
+        self.specaug = SpecAug(**config.specaug) if config.specaug else None
+        self.encoder = EBranchformerEncoder(config.input_size, **config.encoder)
+        self.decoder = TransformerDecoder(vocab_size, self.encoder.output_size(), **config.decoder)
+        self.ctc = CTC(vocab_size, self.encoder.output_size())
+        self.aux_heads = nn.ModuleList(self._make_head(layer) for layer in config.decred.layers)
+        self.criterion = LabelSmoothingLoss(vocab_size, IGNORE_ID, config.lsm_weight, normalize_length=False)
+        self._check_decred()
+
+    def _make_head(self, layer: int) -> nn.Linear:
+        head = nn.Linear(self.decoder.output_layer.in_features, self.vocab_size)
+        if self.config.decred.tie_embedding:
+            head.weight = self.decoder.embed[0].weight
+        return head
+
+    def _check_decred(self):
+        decred, num_blocks = self.config.decred, len(self.decoder.decoders)
+        if len(decred.layers) != len(decred.weights):
+            raise ValueError(f"decred: {len(decred.layers)} layers but {len(decred.weights)} weights")
+        for layer in decred.layers:
+            if not 1 <= layer < num_blocks:
+                raise ValueError(f"decred: head layer {layer} is not an intermediate layer (1..{num_blocks - 1})")
+
+    def encode(self, feats: torch.Tensor, feats_lens: torch.Tensor):
+        if self.normalize is not None:
+            feats, feats_lens = self.normalize(feats, feats_lens)
+        if self.specaug is not None and self.training:
+            feats, feats_lens = self.specaug(feats, feats_lens)
+        enc, enc_lens, _ = self.encoder(feats, feats_lens)
+        return enc, enc_lens
+
+    def forward(self, feats, feats_lens, ys, ys_lens) -> dict[str, torch.Tensor]:
+        """ys: (B, L) token ids padded with IGNORE_ID. Returns the loss and its parts for logging."""
+        enc, enc_lens = self.encode(feats, feats_lens)
+        stats = {}
+        loss_ctc = self.ctc(enc, enc_lens, ys, ys_lens)
+        loss_att, acc, aux = self._decoder_loss(enc, enc_lens, ys, ys_lens)
+        a = self.config.ctc_weight
+        loss = a * loss_ctc + (1 - a) * loss_att
+        stats.update(loss=loss, loss_ctc=loss_ctc.detach(), loss_att=loss_att.detach(), acc=acc, **aux)
+        return stats
+
+    def _decoder_loss(self, enc, enc_lens, ys, ys_lens):
+        ys_in, ys_out = add_sos_eos(ys, self.sos, self.eos, IGNORE_ID)
+        (logits, layer_outputs), _ = self.decoder(enc, enc_lens, ys_in, ys_lens + 1, return_all_hs=True)
+        decred = self.config.decred
+        loss = decred.final_weight * self.criterion(logits, ys_out)
+        aux = {}
+        for layer, weight, head in zip(decred.layers, decred.weights, self.aux_heads):
+            head_loss = self.criterion(head(self.decoder.after_norm(layer_outputs[layer - 1])), ys_out)
+            loss = loss + weight * head_loss
+            aux[f"loss_aux{layer}"] = head_loss.detach()
+        acc = th_accuracy(logits.view(-1, self.vocab_size), ys_out, ignore_label=IGNORE_ID)
+        return loss, torch.tensor(acc), aux
+
+    def decoder_step(self, ys, memory, memory_mask, cache, average_heads=False):
+        """One incremental decoder step for (N, i) prefixes; returns log-probs (N, V) and the new cache.
+
+        The cache holds every block's output, so the DeCRED heads can read their layer for free.
+        """
+        tgt_mask = subsequent_mask(ys.size(1), device=ys.device).unsqueeze(0)
+        logp, cache = self.decoder.forward_one_step(ys, tgt_mask, memory, memory_mask, cache=cache)
+        if average_heads and len(self.aux_heads):
+            layers = [len(cache), *self.config.decred.layers]
+            heads = [self.decoder.output_layer, *self.aux_heads]
+            logits = [head(self.decoder.after_norm(cache[layer - 1][:, -1])) for layer, head in zip(layers, heads)]
+            logp = torch.log_softmax(torch.stack(logits).mean(0), dim=-1)
+        return logp, cache

@@ -1,0 +1,30 @@
+"""Training curves as PNG: what people would rather see than read in train.log."""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from asrkit.fileio import atomic_path  # noqa: E402
+
+
+def plot_history(history: list[dict], out_dir: Path):
+    for metric in ("loss", "acc"):
+        _plot_metric(history, metric, Path(out_dir) / f"{metric}.png")
+
+
+def _plot_metric(history, metric, out):
+    epochs = [h["epoch"] for h in history]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for split in ("train", "valid"):
+        ax.plot(epochs, [h[split][metric] for h in history], marker="o", label=split)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)

@@ -1,0 +1,27 @@
+"""One rich progress bar style for all long work (feature extraction, training, decoding)."""
+
+import sys
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+
+def make_progress(transient: bool = False) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[status]}"),
+        transient=transient,
+        # A log file (launcher jobs) gets the final state only, not thousands of redraws.
+        disable=not sys.stderr.isatty(),
+    )
+
+
+def progress_bar(iterable, total: int, description: str):
+    with make_progress() as progress:
+        task = progress.add_task(description, total=total, status="")
+        for item in iterable:
+            yield item
+            progress.advance(task)

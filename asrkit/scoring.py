@@ -1,0 +1,271 @@
+"""Score a decode dir the way sclite does (WER and CER), and gather the scores into RESULTS.md.
+
+Layout, as in ESPnet:
+    <decode_dir>/score_wer/result.txt     per-speaker table + per-utterance alignments
+    <decode_dir>/score_wer/summary.json   the Sum/Avg row, machine readable
+    <decode_dir>/score_cer/...            the same over characters (spaces removed)
+"""
+
+import dataclasses
+import datetime
+import importlib.metadata
+import json
+import logging
+import platform
+import re
+from itertools import zip_longest
+from pathlib import Path
+
+import jiwer
+
+import asrkit
+from asrkit.datadir import read_dict
+from asrkit.fileio import atomic_write
+
+log = logging.getLogger(__name__)
+
+# metric -> (jiwer aligner, how a transcript becomes that aligner's input)
+METRICS = {
+    "wer": (jiwer.process_words, lambda text: " ".join(text.split())),
+    "cer": (jiwer.process_characters, lambda text: "".join(text.split())),
+}
+
+_OPS = {"equal": "C", "substitute": "S", "delete": "D", "insert": "I"}
+
+
+@dataclasses.dataclass
+class Counts:
+    sentences: int = 0
+    sentence_errors: int = 0
+    hits: int = 0
+    substitutions: int = 0
+    deletions: int = 0
+    insertions: int = 0
+
+    @property
+    def ref_tokens(self):
+        return self.hits + self.substitutions + self.deletions
+
+    @property
+    def errors(self):
+        return self.substitutions + self.deletions + self.insertions
+
+    def __add__(self, other):
+        return Counts(*(a + b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other))))
+
+
+@dataclasses.dataclass
+class Alignment:
+    uttid: str
+    columns: list[tuple[str | None, str | None, str]]  # (ref token, hyp token, op in CSDI); None is a gap
+
+    def counts(self):
+        ops = [op for _, _, op in self.columns]
+        return Counts(
+            sentences=1,
+            sentence_errors=int(any(op != "C" for op in ops)),
+            hits=ops.count("C"),
+            substitutions=ops.count("S"),
+            deletions=ops.count("D"),
+            insertions=ops.count("I"),
+        )
+
+
+def score_decode_dir(ref_text: Path, hyp_text: Path, out_dir: Path, utt2spk: Path | None = None) -> dict:
+    """Write score_wer/ and score_cer/ under `out_dir`; return the WER summary."""
+    # an empty transcript is legitimate on both sides: silence in the reference, nothing decoded in the hypothesis
+    refs, hyps = read_dict(ref_text, allow_empty_value=True), read_dict(hyp_text, allow_empty_value=True)
+    if not refs:
+        raise ValueError(f"{ref_text}: no utterances to score against")
+    _check_hyp_ids(refs, hyps, hyp_text)
+    speakers = _speakers(refs, utt2spk)
+    summaries = {}
+    for metric in METRICS:
+        alignments = align(refs, hyps, metric)
+        score_dir = Path(out_dir) / f"score_{metric}"
+        with atomic_write(score_dir / "result.txt") as f:
+            f.write(format_result(alignments, speakers))
+        summaries[metric] = summarize(metric, sum((a.counts() for a in alignments), Counts()))
+        with atomic_write(score_dir / "summary.json") as f:
+            json.dump(summaries[metric], f, indent=2)
+            f.write("\n")
+    return summaries["wer"]
+
+
+def align(refs: dict[str, str], hyps: dict[str, str], metric: str) -> list[Alignment]:
+    """Levenshtein-align every reference utterance over words ("wer") or non-space characters ("cer")."""
+    process, prepare = METRICS[metric]
+    out = process([prepare(text) for text in refs.values()], [prepare(hyps.get(uttid, "")) for uttid in refs])
+    alignments = []
+    for uttid, ref_tokens, hyp_tokens, chunks in zip(refs, out.references, out.hypotheses, out.alignments):
+        columns = []
+        for chunk in chunks:
+            chunk_refs = ref_tokens[chunk.ref_start_idx : chunk.ref_end_idx]
+            chunk_hyps = hyp_tokens[chunk.hyp_start_idx : chunk.hyp_end_idx]
+            columns += [(r, h, _OPS[chunk.type]) for r, h in zip_longest(chunk_refs, chunk_hyps)]
+        alignments.append(Alignment(uttid, columns))
+    return alignments
+
+
+def summarize(metric: str, counts: Counts) -> dict:
+    """Rates in percent (2 decimals) plus the raw counts they come from."""
+    def rate(part, whole):
+        return round(_percent(part, whole), 2)
+
+    summary = {
+        metric: rate(counts.errors, counts.ref_tokens),
+        "n_sent": counts.sentences,
+        "n_words": counts.ref_tokens,  # reference tokens: words for WER, characters for CER
+        "corr": rate(counts.hits, counts.ref_tokens),
+        "sub": rate(counts.substitutions, counts.ref_tokens),
+        "del": rate(counts.deletions, counts.ref_tokens),
+        "ins": rate(counts.insertions, counts.ref_tokens),
+        "sent_err": rate(counts.sentence_errors, counts.sentences),
+        "counts": {
+            "corr": counts.hits,
+            "sub": counts.substitutions,
+            "del": counts.deletions,
+            "ins": counts.insertions,
+            "err": counts.errors,
+            "sent_err": counts.sentence_errors,
+        },
+    }
+    if metric == "cer":
+        summary["n_chars"] = counts.ref_tokens
+    return summary
+
+
+def format_result(alignments: list[Alignment], speakers: dict[str, str]) -> str:
+    """sclite-style report: per-speaker table with a Sum/Avg row, then every utterance's alignment."""
+    per_speaker = {}
+    for a in alignments:
+        spk = speakers[a.uttid]
+        per_speaker[spk] = per_speaker.get(spk, Counts()) + a.counts()
+    total = sum(per_speaker.values(), Counts())
+    width = max(len(spk) for spk in [*per_speaker, "Sum/Avg"])
+    header = f"| {'SPKR':<{width}} | {'# Snt':>6} {'# Wrd':>8} | {'Corr':>6} {'Sub':>6} {'Del':>6} {'Ins':>6} {'Err':>6} {'S.Err':>6} |"
+    lines = [
+        "," + "-" * (len(header) - 2) + ".",
+        header,
+        "|" + "-" * (len(header) - 2) + "|",
+        *(_table_row(spk, counts, width) for spk, counts in sorted(per_speaker.items())),
+        "|" + "=" * (len(header) - 2) + "|",
+        _table_row("Sum/Avg", total, width),
+        "`" + "-" * (len(header) - 2) + "'",
+        "",
+    ]
+    for a in alignments:
+        lines += [*_alignment_block(a), ""]
+    return "\n".join(lines)
+
+
+def write_results_md(recipe_dir: Path, exp_root: Path | None = None) -> Path:
+    """Gather every exp/<asr_exp>/decode_*[/<test_set>]/score_{wer,cer}/summary.json into RESULTS.md."""
+    recipe_dir = Path(recipe_dir)
+    exp_root = Path(exp_root) if exp_root is not None else recipe_dir / "exp"
+    scored = {exp_dir: _scored_dirs(exp_dir) for exp_dir in sorted(exp_root.iterdir()) if exp_dir.is_dir()}
+    scored = {exp_dir: dirs for exp_dir, dirs in scored.items() if dirs}
+    if not scored:
+        raise FileNotFoundError(f"no decode_*/score_wer/summary.json under {exp_root}/*/")
+    lines = ["# RESULTS", "", *_environment(), ""]
+    for exp_dir, dirs in scored.items():
+        lines += [f"## {exp_dir.name}", ""]
+        for metric in METRICS:
+            lines += [f"### {metric.upper()}", "", *_results_table(metric, exp_dir, dirs), ""]
+    path = recipe_dir / "RESULTS.md"
+    with atomic_write(path) as f:
+        f.write("\n".join(lines))
+    return path
+
+
+def _check_hyp_ids(refs: dict[str, str], hyps: dict[str, str], hyp_text: Path):
+    unknown = [uttid for uttid in hyps if uttid not in refs]
+    if unknown:
+        raise ValueError(f"{hyp_text}: utterance {unknown[0]!r} is not in the reference ({len(unknown)} unknown ids)")
+    for uttid in refs:
+        if uttid not in hyps:
+            log.warning("%s: no hypothesis for %s, scoring it as all deletions", hyp_text, uttid)
+
+
+def _speakers(refs: dict[str, str], utt2spk: Path | None) -> dict[str, str]:
+    """uttid -> speaker, from utt2spk, else the Kaldi uttid prefix, else one speaker "all"."""
+    if utt2spk is not None:
+        mapping = read_dict(utt2spk)
+        missing = [uttid for uttid in refs if uttid not in mapping]
+        if missing:
+            raise ValueError(f"{utt2spk}: no speaker for utterance {missing[0]!r}")
+        return {uttid: mapping[uttid] for uttid in refs}
+    prefixes = {uttid: re.split(r"[-_]", uttid, maxsplit=1) for uttid in refs}
+    # a prefix is only a speaker if every uttid follows the `<spk>-<rest>` convention
+    if all(len(parts) == 2 for parts in prefixes.values()):
+        return {uttid: parts[0] for uttid, parts in prefixes.items()}
+    return {uttid: "all" for uttid in refs}
+
+
+def _percent(part: int, whole: int) -> float:
+    return 100 * part / whole if whole else 0.0
+
+
+def _table_row(name: str, c: Counts, width: int) -> str:
+    n = c.ref_tokens
+    rates = [_percent(x, n) for x in (c.hits, c.substitutions, c.deletions, c.insertions, c.errors)]
+    rates.append(_percent(c.sentence_errors, c.sentences))
+    return f"| {name:<{width}} | {c.sentences:>6} {n:>8} | " + " ".join(f"{r:>6.1f}" for r in rates) + " |"
+
+
+def _alignment_block(a: Alignment) -> list[str]:
+    """sclite/ESPnet: correct tokens in lower case, errors in UPPER case, gaps as ***."""
+    c = a.counts()
+    ref_cells, hyp_cells, eval_cells = [], [], []
+    for ref, hyp, op in a.columns:
+        ref, hyp = (_cell(tok, op) for tok in (ref, hyp))
+        width = max(len(ref or ""), len(hyp or ""), 3 if None in (ref, hyp) else 0)
+        ref_cells.append((ref or "*" * width).ljust(width))
+        hyp_cells.append((hyp or "*" * width).ljust(width))
+        eval_cells.append(("" if op == "C" else op).ljust(width))
+    return [
+        f"id: ({a.uttid})",
+        f"Scores: (#C #S #D #I) {c.hits} {c.substitutions} {c.deletions} {c.insertions}",
+        ("REF:  " + " ".join(ref_cells)).rstrip(),
+        ("HYP:  " + " ".join(hyp_cells)).rstrip(),
+        ("Eval: " + " ".join(eval_cells)).rstrip(),
+    ]
+
+
+def _cell(token: str | None, op: str) -> str | None:
+    if token is None:
+        return None
+    return token.lower() if op == "C" else token.upper()
+
+
+def _scored_dirs(exp_dir: Path) -> list[Path]:
+    """Decode dirs holding score_wer/, either decode_* itself or decode_*/<test_set>."""
+    summaries = [*exp_dir.glob("decode_*/score_wer/summary.json"), *exp_dir.glob("decode_*/*/score_wer/summary.json")]
+    return sorted(summary.parent.parent for summary in summaries)
+
+
+def _results_table(metric: str, exp_dir: Path, dirs: list[Path]) -> list[str]:
+    lines = ["|dataset|Snt|Wrd|Corr|Sub|Del|Ins|Err|S.Err|", "|---|---|---|---|---|---|---|---|---|"]
+    for d in dirs:
+        summary_json = d / f"score_{metric}" / "summary.json"
+        if not summary_json.exists():
+            continue
+        s = json.loads(summary_json.read_text(encoding="utf-8"))
+        rates = "|".join(f"{s[key]:.1f}" for key in ("corr", "sub", "del", "ins", metric, "sent_err"))
+        lines.append(f"|{d.relative_to(exp_dir).as_posix()}|{s['n_sent']}|{s['n_words']}|{rates}|")
+    return lines
+
+
+def _environment() -> list[str]:
+    lines = [
+        "## Environments",
+        f"- date: `{datetime.datetime.now().astimezone():%a %b %d %H:%M:%S %Z %Y}`",
+        f"- python version: `{platform.python_version()}`",
+        f"- asrkit version: `{asrkit.__version__}`",
+    ]
+    # metadata, not import: importing torch takes seconds and may not be installed where results are gathered
+    try:
+        lines.append(f"- pytorch version: `{importlib.metadata.version('torch')}`")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    return lines

@@ -1,0 +1,88 @@
+"""Token inventories: characters or sentencepiece (unigram/bpe), in ESPnet's token-list layout.
+
+tokens.txt holds one token per line; the line number is the id. `<blank>` is 0 (CTC), `<unk>` is 1 and
+`<sos/eos>` is last, exactly as ESPnet writes it, so exported models line up with espnet2.
+"""
+
+from pathlib import Path
+
+import sentencepiece as spm
+
+from asrkit.datadir import read_dict
+from asrkit.fileio import atomic_write
+
+BLANK, UNK, SOS_EOS, SPACE = "<blank>", "<unk>", "<sos/eos>", "<space>"
+TOKEN_TYPES = ("char", "bpe", "unigram")
+
+
+class Tokenizer:
+    """Text <-> token ids for one token list (and its sentencepiece model for bpe/unigram)."""
+
+    def __init__(self, token_list: Path, bpe_model: Path | None = None):
+        self.tokens = Path(token_list).read_text(encoding="utf-8").split("\n")[:-1]
+        self.token_to_id = {token: i for i, token in enumerate(self.tokens)}
+        self.sp = spm.SentencePieceProcessor(model_file=str(bpe_model)) if bpe_model else None
+        self.unk = self.token_to_id[UNK]
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.tokens)
+
+    @property
+    def sos_eos(self) -> int:
+        return self.vocab_size - 1
+
+    def text_to_tokens(self, text: str) -> list[str]:
+        if self.sp is not None:
+            return self.sp.encode(text, out_type=str)
+        return [SPACE if c == " " else c for c in " ".join(text.split())]
+
+    def encode(self, text: str) -> list[int]:
+        return [self.token_to_id.get(t, self.unk) for t in self.text_to_tokens(text)]
+
+    def ids_to_tokens(self, ids) -> list[str]:
+        specials = {0, self.sos_eos}
+        return [self.tokens[i] for i in ids if i not in specials]
+
+    def decode(self, ids) -> str:
+        tokens = self.ids_to_tokens(ids)
+        if self.sp is not None:
+            return self.sp.decode(tokens)
+        return "".join(" " if t == SPACE else t for t in tokens).strip()
+
+
+def build_token_list(text_file: Path, out_dir: Path, token_type: str = "char", vocab_size: int = 30) -> Path:
+    """Train the token inventory on a Kaldi `text` file; writes OUT/tokens.txt (+ OUT/bpe.model)."""
+    if token_type not in TOKEN_TYPES:
+        raise ValueError(f"token type '{token_type}' is not one of {', '.join(TOKEN_TYPES)}")
+    transcripts = list(read_dict(text_file).values())
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if token_type == "char":
+        body = sorted({SPACE if c == " " else c for line in transcripts for c in " ".join(line.split())})
+    else:
+        body = _train_sentencepiece(transcripts, out_dir, token_type, vocab_size)
+    tokens = [BLANK, UNK] + [t for t in body if t not in (BLANK, UNK, SOS_EOS)] + [SOS_EOS]
+    token_list = out_dir / "tokens.txt"
+    with atomic_write(token_list) as f:
+        f.write("".join(t + "\n" for t in tokens))
+    return token_list
+
+
+def _train_sentencepiece(transcripts: list[str], out_dir: Path, model_type: str, vocab_size: int) -> list[str]:
+    train_text = out_dir / "train.txt"
+    with atomic_write(train_text) as f:
+        f.write("".join(line + "\n" for line in transcripts))
+    spm.SentencePieceTrainer.train(
+        input=str(train_text),
+        model_prefix=str(out_dir / "bpe"),
+        model_type=model_type,
+        vocab_size=vocab_size,
+        character_coverage=1.0,
+        # Tiny corpora (digits, yes/no) cannot fill a fixed vocabulary; take what they have.
+        hard_vocab_limit=False,
+        unk_id=0, bos_id=-1, eos_id=-1, pad_id=-1,
+        minloglevel=2,
+    )
+    sp = spm.SentencePieceProcessor(model_file=str(out_dir / "bpe.model"))
+    return [sp.id_to_piece(i) for i in range(sp.get_piece_size()) if i != sp.unk_id()]

@@ -104,7 +104,7 @@ def compute_cmvn(data_dir: Path = ExistingDir, out_file: Path = typer.Argument(.
 def tokens(
     text: Path = typer.Argument(..., exists=True, dir_okay=False, help="Kaldi `text` file to learn tokens from."),
     out_dir: Path = typer.Argument(..., help="Writes tokens.txt (and bpe.model)."),
-    token_type: str = typer.Option("char", help="char, bpe or unigram."),
+    token_type: str = typer.Option("char", help="char, word, bpe or unigram."),
     vocab_size: int = typer.Option(30, help="Sentencepiece vocabulary size (an upper bound)."),
 ):
     """Build an ESPnet-style token list (<blank> first, <sos/eos> last)."""
@@ -126,7 +126,8 @@ def train(
     token_list: Path = typer.Option(..., exists=True, dir_okay=False),
     cmvn: Path = typer.Option(..., exists=True, dir_okay=False, help="Global CMVN stats of the training data."),
     exp_dir: Path = typer.Option(..., help="Experiment dir (ESPnet layout)."),
-    bpe_model: Optional[Path] = typer.Option(None, exists=True, dir_okay=False),
+    token_type: str = typer.Option("char", help="char, word, bpe or unigram: how the token list was built."),
+    bpe_model: Optional[Path] = typer.Option(None, exists=True, dir_okay=False, help="Sentencepiece model (bpe, unigram)."),
     resume: bool = typer.Option(False, help="Continue from EXP/checkpoint.pth if it exists."),
 ):
     """Train the E-Branchformer + Transformer (+ DeCRED heads) CTC/attention model.
@@ -136,7 +137,7 @@ def train(
     from asrkit.trainer import Inputs
     from asrkit.trainer import train as run_training
 
-    run_training(exp_dir, config, Inputs(train_data, valid_data, token_list, cmvn, bpe_model), resume=resume)
+    run_training(exp_dir, config, Inputs(train_data, valid_data, token_list, cmvn, token_type, bpe_model), resume=resume)
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""Token inventories: characters or sentencepiece (unigram/bpe), in ESPnet's token-list layout.
+"""Token inventories: characters, words or sentencepiece (unigram/bpe), in ESPnet's token-list layout.
 
 tokens.txt holds one token per line; the line number is the id. `<blank>` is 0 (CTC), `<unk>` is 1 and
 `<sos/eos>` is last, exactly as ESPnet writes it, so exported models line up with espnet2.
@@ -12,16 +12,19 @@ from asrkit.datadir import read_dict
 from asrkit.fileio import atomic_write
 
 BLANK, UNK, SOS_EOS, SPACE = "<blank>", "<unk>", "<sos/eos>", "<space>"
-TOKEN_TYPES = ("char", "bpe", "unigram")
+TOKEN_TYPES = ("char", "word", "bpe", "unigram")
 
 
 class Tokenizer:
     """Text <-> token ids for one token list (and its sentencepiece model for bpe/unigram)."""
 
-    def __init__(self, token_list: Path, bpe_model: Path | None = None):
+    def __init__(self, token_list: Path, token_type: str = "char", bpe_model: Path | None = None):
+        if token_type not in TOKEN_TYPES:
+            raise ValueError(f"token type '{token_type}' is not one of {', '.join(TOKEN_TYPES)}")
         self.tokens = Path(token_list).read_text(encoding="utf-8").split("\n")[:-1]
         self.token_to_id = {token: i for i, token in enumerate(self.tokens)}
-        self.sp = spm.SentencePieceProcessor(model_file=str(bpe_model)) if bpe_model else None
+        self.sp = spm.SentencePieceProcessor(model_file=str(bpe_model)) if token_type in ("bpe", "unigram") else None
+        self.words = token_type == "word"
         self.unk = self.token_to_id[UNK]
 
     @property
@@ -35,6 +38,8 @@ class Tokenizer:
     def text_to_tokens(self, text: str) -> list[str]:
         if self.sp is not None:
             return self.sp.encode(text, out_type=str)
+        if self.words:
+            return text.split()
         return [SPACE if c == " " else c for c in " ".join(text.split())]
 
     def encode(self, text: str) -> list[int]:
@@ -48,6 +53,8 @@ class Tokenizer:
         tokens = self.ids_to_tokens(ids)
         if self.sp is not None:
             return self.sp.decode(tokens)
+        if self.words:
+            return " ".join(tokens)
         return "".join(" " if t == SPACE else t for t in tokens).strip()
 
 
@@ -60,6 +67,8 @@ def build_token_list(text_file: Path, out_dir: Path, token_type: str = "char", v
     out_dir.mkdir(parents=True, exist_ok=True)
     if token_type == "char":
         body = sorted({SPACE if c == " " else c for line in transcripts for c in " ".join(line.split())})
+    elif token_type == "word":
+        body = sorted({word for line in transcripts for word in line.split()})
     else:
         body = _train_sentencepiece(transcripts, out_dir, token_type, vocab_size)
     tokens = [BLANK, UNK] + [t for t in body if t not in (BLANK, UNK, SOS_EOS)] + [SOS_EOS]

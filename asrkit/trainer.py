@@ -44,7 +44,7 @@ class TrainConfig:
     warmup_steps: int = 500
     grad_clip: float = 5.0
     keep_nbest: int = 5
-    fbank: dict = field(default_factory=dict)
+    inputs: dict = field(default_factory=dict)  # filled in the exp dir's copy: where the data came from
 
     @classmethod
     def load(cls, path) -> "TrainConfig":
@@ -62,6 +62,7 @@ class Inputs:
     valid_data: Path
     token_list: Path
     cmvn: Path
+    token_type: str = "char"
     bpe_model: Path | None = None
 
 
@@ -110,15 +111,15 @@ def prepare_exp_dir(exp_dir: Path, config_file: Path, inputs: Inputs) -> TrainCo
     if inputs.bpe_model:
         shutil.copyfile(inputs.bpe_model, exp_dir / "bpe.model")
     shutil.copyfile(inputs.cmvn, exp_dir / "cmvn.npz")
-    resolved = {**config.__dict__, "train_data": str(inputs.train_data), "valid_data": str(inputs.valid_data)}
+    resolved = {**config.__dict__, "inputs": {k: str(v) for k, v in inputs.__dict__.items() if v}}
     with atomic_write(exp_dir / "config.yaml") as f:
         yaml.safe_dump(resolved, f, sort_keys=False)
     return config
 
 
 def load_tokenizer(exp_dir: Path) -> Tokenizer:
-    bpe = exp_dir / "bpe.model"
-    return Tokenizer(exp_dir / "tokens.txt", bpe if bpe.exists() else None)
+    token_type = TrainConfig.load(exp_dir / "config.yaml").inputs.get("token_type", "char")
+    return Tokenizer(exp_dir / "tokens.txt", token_type, exp_dir / "bpe.model")
 
 
 def build_model(exp_dir: Path, config: TrainConfig, vocab_size: int) -> ASRModel:

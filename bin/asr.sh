@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# The ASR recipe driver shared by every egs/*/asr1 recipe (ESPnet's TEMPLATE asr.sh, in small).
+# A recipe's run.sh sets its data sets and configs and passes its arguments on:
+#     asr.sh --train_set train --valid_set dev --test_sets "test" "$@"
+# Stages:
+#   1. data preparation (local/data.sh)      5. training (asrkit train)
+#   2. data dir checks (fix-data, validate)  6. decoding (asrkit decode, nj jobs)
+#   3. fbank features + global CMVN          7. scoring, RESULTS.md
+#   4. token list
+set -euo pipefail
+
+stage=1
+stop_stage=100
+nj=2                          # parallel jobs for features and decoding
+train_set=
+valid_set=
+test_sets=
+local_data_opts=              # options passed to local/data.sh
+fbank_config=${ASRKIT_ROOT}/conf/fbank.yaml
+token_type=char               # char, word, bpe or unigram
+vocab_size=30
+asr_config=conf/train.yaml
+asr_tag=                      # exp/asr_<tag>; defaults to the config's name
+decode_config=conf/decode.yaml
+decode_model=valid.acc.ave.pth
+ngpu=0                        # >1: torchrun with this many processes
+help_message="Usage: $0 [options]   (see the variables at the top of bin/asr.sh for every option)"
+
+. parse_options.sh
+. ./cmd.sh
+
+for name in train_set valid_set test_sets; do
+  [ -n "${!name}" ] || { echo "asr.sh: --${name} is required" >&2; exit 1; }
+done
+asr_tag=${asr_tag:-$(basename "${asr_config}" .yaml)}
+asr_exp=exp/asr_${asr_tag}
+token_dir=data/token_list/${token_type}
+decode_dir=decode_$(basename "${decode_config}" .yaml)_$(basename "${decode_model}" .pth)
+all_sets=$(echo ${train_set} ${valid_set} ${test_sets} | tr " " "\n" | awk '!seen[$0]++' | tr "\n" " ")
+
+log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') (asr.sh) $*"; }
+# Concatenate job parts into one sorted file, atomically.
+merge_parts() {
+  local out=$1; shift
+  cat "$@" | LC_ALL=C sort > "${out}.tmp" && mv "${out}.tmp" "${out}"
+}
+
+if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
+  log "Stage 1: data preparation"
+  local/data.sh ${local_data_opts}
+fi
+
+if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
+  log "Stage 2: data dir checks"
+  for dset in ${all_sets}; do
+    asrkit fix-data "data/${dset}"
+    asrkit validate-data "data/${dset}"
+  done
+fi
+
+if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
+  log "Stage 3: fbank features"
+  for dset in ${all_sets}; do
+    ${train_cmd} --num-threads 1 JOB=1:${nj} "exp/make_fbank/${dset}/fbank.JOB.log" \
+      asrkit fbank --config "${fbank_config}" --nj ${nj} --job JOB "data/${dset}" "fbank/${dset}"
+    asrkit merge-fbank --nj ${nj} "data/${dset}" "fbank/${dset}"
+  done
+  asrkit compute-cmvn "data/${train_set}" "data/${train_set}/cmvn.npz"
+fi
+
+if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
+  log "Stage 4: ${token_type} token list"
+  asrkit tokens --token-type "${token_type}" --vocab-size ${vocab_size} "data/${train_set}/text" "${token_dir}"
+fi
+
+if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
+  log "Stage 5: training ${asr_exp}"
+  bpe_opt=()
+  [ ! -f "${token_dir}/bpe.model" ] || bpe_opt=(--bpe-model "${token_dir}/bpe.model")
+  launcher=asrkit
+  [ ${ngpu} -le 1 ] || launcher="torchrun --standalone --nproc_per_node ${ngpu} -m asrkit.cli"
+  mkdir -p "${asr_exp}"
+  ${cuda_cmd} --gpu ${ngpu} "${asr_exp}/train.out" \
+    ${launcher} train --config "${asr_config}" \
+      --train-data "data/${train_set}" --valid-data "data/${valid_set}" \
+      --token-type "${token_type}" --token-list "${token_dir}/tokens.txt" "${bpe_opt[@]}" \
+      --cmvn "data/${train_set}/cmvn.npz" --exp-dir "${asr_exp}" --resume
+fi
+
+if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
+  log "Stage 6: decoding"
+  for dset in ${test_sets}; do
+    dir="${asr_exp}/${decode_dir}/${dset}"
+    ${decode_cmd} --num-threads 1 JOB=1:${nj} "${dir}/logdir/decode.JOB.log" \
+      asrkit decode --config "${decode_config}" --model "${decode_model}" --nj ${nj} --job JOB \
+        "${asr_exp}" "data/${dset}" "${dir}"
+    for f in text token score; do
+      merge_parts "${dir}/${f}" "${dir}"/logdir/output.*/${f}
+    done
+  done
+fi
+
+if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
+  log "Stage 7: scoring"
+  for dset in ${test_sets}; do
+    asrkit score "${asr_exp}/${decode_dir}/${dset}" "data/${dset}"
+  done
+  asrkit results .
+fi
+log "Successfully finished"

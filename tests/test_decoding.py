@@ -1,0 +1,70 @@
+"""Decoding a trained model (the yesno recipe's): batching, n-best, special tokens, error messages."""
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from asrkit.batching import FeatureSet
+from asrkit.decoding import DecodeConfig, beam_search, decode_data_dir
+from asrkit.trainer import TrainConfig, build_model, load_tokenizer
+
+
+@pytest.fixture(scope="module")
+def trained(yesno_recipe):
+    exp = yesno_recipe / "exp" / "asr_train"
+    tokenizer = load_tokenizer(exp)
+    model = build_model(exp, TrainConfig.load(exp / "config.yaml"), tokenizer.vocab_size)
+    model.load_state_dict(torch.load(exp / "valid.acc.ave.pth"))
+    return model.eval(), tokenizer, FeatureSet(yesno_recipe / "data" / "test_yesno")
+
+
+def _texts(out_dir):
+    return (out_dir / "text").read_text().splitlines()
+
+
+def test_batched_decoding_gives_the_unbatched_1best(trained, tmp_path):
+    model, tokenizer, data = trained
+    utts = sorted(data.num_frames)
+    decode_data_dir(model, tokenizer, data, utts, DecodeConfig(beam_size=4, batch_size=1), tmp_path / "one")
+    decode_data_dir(model, tokenizer, data, utts, DecodeConfig(beam_size=4, batch_size=16), tmp_path / "many")
+    assert len(_texts(tmp_path / "one")) == len(utts)
+    assert _texts(tmp_path / "many") == _texts(tmp_path / "one")
+
+
+def test_nbest_lists_are_ordered_and_written(trained, tmp_path):
+    model, tokenizer, data = trained
+    utts = sorted(data.num_frames)[:4]
+    decode_data_dir(model, tokenizer, data, utts, DecodeConfig(beam_size=4, nbest=3), tmp_path)
+    for k in (2, 3):
+        assert len(_texts(tmp_path / f"{k}best_recog")) == len(utts)
+    best = dict(line.split() for line in (tmp_path / "score").read_text().splitlines())
+    second = dict(line.split() for line in (tmp_path / "2best_recog" / "score").read_text().splitlines())
+    assert all(float(best[u]) >= float(second[u]) for u in second)
+
+
+def test_short_inputs_never_emit_special_tokens(trained):
+    model, tokenizer, _ = trained
+    feats = torch.randn(3, 25, 80)  # 0.25 s: a handful of encoder frames, fewer than "YES NO ..." needs
+    enc, enc_lens = model.encode(feats, torch.tensor([25, 20, 17]))
+    for hyps in beam_search(model, enc, enc_lens, DecodeConfig(beam_size=4, nbest=4)):
+        for hyp in hyps:
+            assert len(hyp.tokens) <= enc.size(1)
+            assert model.sos not in hyp.tokens and 0 not in hyp.tokens
+            assert "<" not in tokenizer.decode(hyp.tokens)
+
+
+def test_corrupt_features_name_the_utterance(yesno_recipe, tmp_path):
+    data = tmp_path / "broken"
+    shutil.copytree(yesno_recipe / "data" / "test_yesno", data)
+    first = (data / "feats.scp").read_text().splitlines()[0].split()[0]
+    lines = (data / "feats.scp").read_text().splitlines()
+    lines[0] = f"{first} {tmp_path}/missing.ark:16"
+    (data / "feats.scp").write_text("\n".join(lines) + "\n")
+    exp = yesno_recipe / "exp" / "asr_train"
+    result = subprocess.run([sys.executable, "-m", "asrkit.cli", "decode", str(exp), str(data), str(tmp_path / "out")],
+                            capture_output=True, text=True)
+    assert result.returncode != 0
+    assert f"utterance '{first}'" in result.stderr

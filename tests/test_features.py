@@ -1,0 +1,58 @@
+import kaldiio
+import numpy as np
+
+from asrkit.audio import read_audio
+from asrkit.datadir import write_data_dir
+from asrkit.features import FbankConfig, compute_cmvn_stats, compute_fbank_job, fbank, job_share, merge_fbank_jobs
+from conftest import shared_corpus
+
+
+def _yesno_dir(tmp_path, count=5):
+    waves = sorted(shared_corpus("yesno").glob("*.wav"))[:count]
+    data = tmp_path / "data"
+    write_data_dir(data, {w.stem: str(w) for w in waves}, {w.stem: "YES" for w in waves}, {w.stem: "s" for w in waves})
+    return data, waves
+
+
+def test_job_shares_cover_every_utterance_once():
+    utts = [f"u{i}" for i in range(11)]
+    shares = [job_share(utts, 3, job) for job in (1, 2, 3)]
+    assert sum(shares, []) == utts
+    assert [len(s) for s in shares] == [3, 4, 4]
+
+
+def test_fbank_ark_scp_round_trip(tmp_path):
+    data, waves = _yesno_dir(tmp_path)
+    config = FbankConfig()
+    for job in (1, 2):
+        compute_fbank_job(data, tmp_path / "fbank", config, nj=2, job=job)
+    assert merge_fbank_jobs(data, tmp_path / "fbank", nj=2) == len(waves)
+
+    stored = dict(kaldiio.load_scp(str(data / "feats.scp")))
+    assert sorted(stored) == sorted(w.stem for w in waves)
+    for wave in waves:
+        samples, _ = read_audio(str(wave), fs=16000)
+        expected = fbank(samples, config)
+        assert expected.shape[1] == 80
+        np.testing.assert_array_equal(stored[wave.stem], expected)
+    frames = dict(line.split() for line in (data / "utt2num_frames").read_text().splitlines())
+    assert all(int(frames[u]) == stored[u].shape[0] for u in stored)
+
+
+def test_finished_job_is_skipped_on_rerun(tmp_path):
+    data, _ = _yesno_dir(tmp_path, count=2)
+    scp = compute_fbank_job(data, tmp_path / "fbank", FbankConfig())
+    ark = scp.with_suffix(".ark")
+    before = (scp.stat().st_mtime_ns, ark.stat().st_mtime_ns)
+    compute_fbank_job(data, tmp_path / "fbank", FbankConfig())
+    assert (scp.stat().st_mtime_ns, ark.stat().st_mtime_ns) == before
+
+
+def test_cmvn_stats_match_the_features(tmp_path):
+    data, _ = _yesno_dir(tmp_path, count=3)
+    compute_fbank_job(data, tmp_path / "fbank", FbankConfig())
+    merge_fbank_jobs(data, tmp_path / "fbank", nj=1)
+    stats = np.load(compute_cmvn_stats(data, tmp_path / "cmvn.npz"))
+    mats = np.concatenate([m for _, m in kaldiio.load_scp(str(data / "feats.scp")).items()])
+    assert int(stats["count"]) == len(mats)
+    np.testing.assert_allclose(stats["sum"] / stats["count"], mats.mean(0), rtol=1e-5)

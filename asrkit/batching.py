@@ -1,14 +1,18 @@
 """Feature batches for training and decoding: length-sorted buckets capped by total padded frames."""
 
 import random
+from collections.abc import Mapping
 from pathlib import Path
 
 import kaldiio
 import numpy as np
 import torch
 
-from asrkit.datadir import DataDirError, read_dict
+from asrkit.audio import iter_utterance_audio
+from asrkit.datadir import DataDirError, load_data_dir, read_dict
+from asrkit.features import FbankConfig, fbank
 from asrkit.model import IGNORE_ID
+from asrkit.progress import progress_bar
 
 
 def bucket_batches(num_frames: dict[str, int], batch_frames: int) -> list[list[str]]:
@@ -37,27 +41,42 @@ def epoch_order(batches: list, seed: int, epoch: int, rank: int = 0, world_size:
 
 
 class FeatureSet:
-    """A data dir's features (feats.scp), lengths (utt2num_frames) and, when present, token targets."""
+    """Features by utterance (lazy from feats.scp, or computed from audio), their lengths and, optionally, targets."""
 
-    def __init__(self, data_dir, tokenizer=None):
+    def __init__(self, feats: Mapping[str, np.ndarray], num_frames: dict[str, int], targets: dict | None = None):
+        self.feats = feats
+        self.num_frames = num_frames
+        self.targets = targets
+
+    @classmethod
+    def from_data_dir(cls, data_dir, tokenizer=None) -> "FeatureSet":
+        """DATA/feats.scp and DATA/utt2num_frames (the fbank stage's output); targets from DATA/text."""
         data_dir = Path(data_dir)
         for name in ("feats.scp", "utt2num_frames"):
             if not (data_dir / name).exists():
                 raise DataDirError(f"{data_dir / name}: missing; run the fbank stage first")
-        self.feats = kaldiio.load_scp(str(data_dir / "feats.scp"))
-        self.num_frames = {utt: int(n) for utt, n in read_dict(data_dir / "utt2num_frames").items()}
-        self.targets = None
+        num_frames = {utt: int(n) for utt, n in read_dict(data_dir / "utt2num_frames").items()}
+        targets = None
         if tokenizer is not None:
             text = read_dict(data_dir / "text")
-            self.targets = {utt: tokenizer.encode(text[utt]) for utt in self.num_frames}
+            targets = {utt: tokenizer.encode(text[utt]) for utt in num_frames}
+        return cls(kaldiio.load_scp(str(data_dir / "feats.scp")), num_frames, targets)
+
+    @classmethod
+    def from_audio(cls, data_dir, fbank_config: FbankConfig) -> "FeatureSet":
+        """Fbank computed from DATA/wav.scp now, for data dirs that skipped the fbank stage."""
+        data = load_data_dir(data_dir)
+        audio = iter_utterance_audio(data, fbank_config.fs)
+        feats = {utt: fbank(samples, fbank_config)
+                 for utt, samples in progress_bar(audio, total=len(data.utt_ids), description="fbank")}
+        return cls(feats, {utt: len(mat) for utt, mat in feats.items()})
 
     def __len__(self):
         return len(self.num_frames)
 
     def batch(self, utts: list[str]):
         """Padded (feats, feats_lens[, ys, ys_lens]) tensors for the given utterances."""
-        mats = [self._load(utt) for utt in utts]
-        feats, feats_lens = pad([torch.from_numpy(m) for m in mats], 0.0)
+        feats, feats_lens = pad([torch.from_numpy(self._load(utt)) for utt in utts], 0.0)
         if self.targets is None:
             return feats, feats_lens
         ys, ys_lens = pad([torch.tensor(self.targets[u], dtype=torch.long) for u in utts], IGNORE_ID)
@@ -65,7 +84,7 @@ class FeatureSet:
 
     def _load(self, utt: str) -> np.ndarray:
         try:
-            return np.asarray(self.feats[utt], dtype=np.float32)
+            return np.array(self.feats[utt], dtype=np.float32)
         except Exception as error:
             raise DataDirError(f"cannot read features of utterance '{utt}': {error}") from error
 

@@ -46,17 +46,6 @@ def fix_data(data_dir: Path = ExistingDir):
     typer.echo(f"fix-data: {data_dir}: kept {kept} of {total} utterances")
 
 
-def _load_fbank_config(path: Optional[Path]):
-    import yaml
-
-    from asrkit.features import FbankConfig
-
-    if path is None:
-        return FbankConfig()
-    with open(path, encoding="utf-8") as f:
-        return FbankConfig(**(yaml.safe_load(f) or {}))
-
-
 @app.command()
 def fbank(
     data_dir: Path = ExistingDir,
@@ -67,10 +56,10 @@ def fbank(
 ):
     """Compute 80-dim log-mel fbank for one job's share of a data dir (skips a job already done)."""
     from asrkit.audio import AudioError
-    from asrkit.features import compute_fbank_job
+    from asrkit.features import FbankConfig, compute_fbank_job, load_fbank_config
 
     try:
-        scp = compute_fbank_job(data_dir, feat_dir, _load_fbank_config(config), nj=nj, job=job)
+        scp = compute_fbank_job(data_dir, feat_dir, load_fbank_config(config) if config else FbankConfig(), nj=nj, job=job)
     except AudioError as error:
         fail(f"fbank: {error}")
     typer.echo(f"fbank: wrote {scp}")
@@ -128,6 +117,8 @@ def train(
     exp_dir: Path = typer.Option(..., help="Experiment dir (ESPnet layout)."),
     token_type: str = typer.Option("char", help="char, word, bpe or unigram: how the token list was built."),
     bpe_model: Optional[Path] = typer.Option(None, exists=True, dir_okay=False, help="Sentencepiece model (bpe, unigram)."),
+    fbank_config: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
+                                                help="The features' config, kept so decode can compute fbank from audio."),
     resume: bool = typer.Option(False, help="Continue from EXP/checkpoint.pth if it exists."),
 ):
     """Train the E-Branchformer + Transformer (+ DeCRED heads) CTC/attention model.
@@ -137,7 +128,7 @@ def train(
     from asrkit.trainer import Inputs
     from asrkit.trainer import train as run_training
 
-    run_training(exp_dir, config, Inputs(train_data, valid_data, token_list, cmvn, token_type, bpe_model), resume=resume)
+    run_training(exp_dir, config, Inputs(train_data, valid_data, token_list, cmvn, token_type, bpe_model, fbank_config), resume=resume)
 
 
 @app.command()
@@ -150,25 +141,32 @@ def decode(
     nj: int = typer.Option(1, min=1),
     job: Optional[int] = typer.Option(None, min=1, help="Decode only this job's share, into OUT_DIR/logdir/output.JOB."),
 ):
-    """Joint CTC/attention beam search, several utterances per forward pass."""
+    """Joint CTC/attention beam search, several utterances per forward pass.
+
+    Reads DATA/feats.scp when the fbank stage ran; otherwise computes fbank from DATA/wav.scp.
+    """
     import torch
 
+    from asrkit.audio import AudioError
     from asrkit.batching import FeatureSet
     from asrkit.datadir import DataDirError
     from asrkit.decoding import DecodeConfig, decode_data_dir, load_decode_config
-    from asrkit.features import job_share
+    from asrkit.features import job_share, load_fbank_config
     from asrkit.trainer import TrainConfig, build_model, load_tokenizer
 
     decode_config = load_decode_config(config) if config else DecodeConfig()
     tokenizer = load_tokenizer(exp_dir)
     asr = build_model(exp_dir, TrainConfig.load(exp_dir / "config.yaml"), tokenizer.vocab_size)
     asr.load_state_dict(torch.load(exp_dir / model, map_location="cpu"))
+    target = out_dir / "logdir" / f"output.{job}" if job else out_dir
     try:
-        data = FeatureSet(data_dir)
-        utts = job_share(sorted(data.num_frames), nj, job or 1) if job else sorted(data.num_frames)
-        target = out_dir / "logdir" / f"output.{job}" if job else out_dir
-        decode_data_dir(asr, tokenizer, data, utts, decode_config, target)
-    except DataDirError as error:
+        if (data_dir / "feats.scp").exists():
+            data = FeatureSet.from_data_dir(data_dir)
+        else:
+            data = FeatureSet.from_audio(data_dir, load_fbank_config(exp_dir / "fbank.yaml"))
+        utts = sorted(data.num_frames)
+        decode_data_dir(asr, tokenizer, data, job_share(utts, nj, job) if job else utts, decode_config, target)
+    except (DataDirError, AudioError, FileNotFoundError) as error:
         fail(f"decode: {error}")
     typer.echo(f"decode: wrote {target}/text")
 

@@ -12,6 +12,7 @@ import kaldiio
 import numpy as np
 import torch
 import torchaudio
+import yaml
 
 from asrkit.audio import iter_utterance_audio
 from asrkit.datadir import DataDir, load_data_dir, read_dict, write_table
@@ -25,6 +26,11 @@ class FbankConfig:
     n_mels: int = 80
     frame_length_ms: float = 25.0
     frame_shift_ms: float = 10.0
+
+
+def load_fbank_config(path) -> FbankConfig:
+    with open(path, encoding="utf-8") as f:
+        return FbankConfig(**(yaml.safe_load(f) or {}))
 
 
 def fbank(samples: np.ndarray, config: FbankConfig) -> np.ndarray:

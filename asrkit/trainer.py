@@ -1,6 +1,6 @@
 """The one trainer: YAML config in, ESPnet-like exp dir out.
 
-exp/<name>/ holds config.yaml (resolved), tokens.txt (+ bpe.model), cmvn.npz, checkpoint.pth (the full
+exp/<name>/ holds config.yaml (resolved), tokens.txt (+ bpe.model), cmvn.npz, fbank.yaml, checkpoint.pth (the full
 state after the last finished epoch), <N>epoch.pth for the n-best epochs by valid accuracy,
 valid.acc.ave.pth (their average), train.log and images/{loss,acc}.png.
 
@@ -64,6 +64,7 @@ class Inputs:
     cmvn: Path
     token_type: str = "char"
     bpe_model: Path | None = None
+    fbank_config: Path | None = None
 
 
 class Distributed:
@@ -101,6 +102,10 @@ class Distributed:
     def close(self):
         if self.world_size > 1:
             dist.destroy_process_group()
+            # gloo workers sometimes abort in interpreter teardown ("terminate called without an active
+            # exception") after a successful run; leave before teardown.
+            logging.shutdown()
+            os._exit(0)
 
 
 def prepare_exp_dir(exp_dir: Path, config_file: Path, inputs: Inputs) -> TrainConfig:
@@ -111,6 +116,8 @@ def prepare_exp_dir(exp_dir: Path, config_file: Path, inputs: Inputs) -> TrainCo
     if inputs.bpe_model:
         shutil.copyfile(inputs.bpe_model, exp_dir / "bpe.model")
     shutil.copyfile(inputs.cmvn, exp_dir / "cmvn.npz")
+    if inputs.fbank_config:
+        shutil.copyfile(inputs.fbank_config, exp_dir / "fbank.yaml")
     resolved = {**config.__dict__, "inputs": {k: str(v) for k, v in inputs.__dict__.items() if v}}
     with atomic_write(exp_dir / "config.yaml") as f:
         yaml.safe_dump(resolved, f, sort_keys=False)
@@ -150,8 +157,8 @@ def train(exp_dir: Path, config_file: Path, inputs: Inputs, resume: bool = False
     if resume and checkpoint.exists():
         state = TrainingState.restore(checkpoint, model, optimizer, scheduler)
         log.info(f"resumed from {checkpoint} after epoch {state.epoch}")
-    train_set = FeatureSet(inputs.train_data, tokenizer)
-    valid_set = FeatureSet(inputs.valid_data, tokenizer)
+    train_set = FeatureSet.from_data_dir(inputs.train_data, tokenizer)
+    valid_set = FeatureSet.from_data_dir(inputs.valid_data, tokenizer)
     log.info(f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters; "
              f"{len(train_set)} train / {len(valid_set)} valid utterances; world size {dist_env.world_size}")
     batches = bucket_batches(train_set.num_frames, config.batch_frames)

@@ -84,7 +84,7 @@ if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
     ${launcher} train --config "${asr_config}" \
       --train-data "data/${train_set}" --valid-data "data/${valid_set}" \
       --token-type "${token_type}" --token-list "${token_dir}/tokens.txt" "${bpe_opt[@]}" \
-      --cmvn "data/${train_set}/cmvn.npz" --exp-dir "${asr_exp}" --resume
+      --cmvn "data/${train_set}/cmvn.npz" --fbank-config "${fbank_config}" --exp-dir "${asr_exp}" --resume
 fi
 
 if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then

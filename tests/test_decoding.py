@@ -18,7 +18,7 @@ def trained(yesno_recipe):
     tokenizer = load_tokenizer(exp)
     model = build_model(exp, TrainConfig.load(exp / "config.yaml"), tokenizer.vocab_size)
     model.load_state_dict(torch.load(exp / "valid.acc.ave.pth"))
-    return model.eval(), tokenizer, FeatureSet(yesno_recipe / "data" / "test_yesno")
+    return model.eval(), tokenizer, FeatureSet.from_data_dir(yesno_recipe / "data" / "test_yesno")
 
 
 def _texts(out_dir):
@@ -63,8 +63,39 @@ def test_corrupt_features_name_the_utterance(yesno_recipe, tmp_path):
     lines = (data / "feats.scp").read_text().splitlines()
     lines[0] = f"{first} {tmp_path}/missing.ark:16"
     (data / "feats.scp").write_text("\n".join(lines) + "\n")
-    exp = yesno_recipe / "exp" / "asr_train"
-    result = subprocess.run([sys.executable, "-m", "asrkit.cli", "decode", str(exp), str(data), str(tmp_path / "out")],
-                            capture_output=True, text=True)
+    result = _decode_cli(yesno_recipe / "exp" / "asr_train", data, tmp_path / "out")
     assert result.returncode != 0
     assert f"utterance '{first}'" in result.stderr
+
+
+def _decode_cli(exp, data, out):
+    return subprocess.run([sys.executable, "-m", "asrkit.cli", "decode", str(exp), str(data), str(out)],
+                          capture_output=True, text=True)
+
+
+def test_decoding_straight_from_audio_matches_the_feature_path(yesno_recipe, tmp_path):
+    data = tmp_path / "raw"
+    data.mkdir()
+    for name in ("wav.scp", "text", "utt2spk", "spk2utt"):
+        lines = (yesno_recipe / "data" / "test_yesno" / name).read_text().splitlines()[:3]
+        (data / name).write_text("\n".join(lines) + "\n")
+    exp = yesno_recipe / "exp" / "asr_train"
+    assert _decode_cli(exp, data, tmp_path / "from_audio").returncode == 0
+    shutil.copy(yesno_recipe / "data" / "test_yesno" / "feats.scp", data)
+    shutil.copy(yesno_recipe / "data" / "test_yesno" / "utt2num_frames", data)
+    for name in ("feats.scp", "utt2num_frames"):
+        lines = (data / name).read_text().splitlines()[:3]
+        (data / name).write_text("\n".join(lines) + "\n")
+    assert _decode_cli(exp, data, tmp_path / "from_feats").returncode == 0
+    assert (tmp_path / "from_audio" / "text").read_text() == (tmp_path / "from_feats" / "text").read_text()
+
+
+def test_missing_audio_names_the_utterance(yesno_recipe, tmp_path):
+    data = tmp_path / "raw"
+    data.mkdir()
+    utt = "0_0_0_0_1_1_1_1"
+    (data / "wav.scp").write_text(f"{utt} {tmp_path}/gone.wav\n")
+    (data / "utt2spk").write_text(f"{utt} global\n")
+    result = _decode_cli(yesno_recipe / "exp" / "asr_train", data, tmp_path / "out")
+    assert result.returncode != 0
+    assert f"utterance '{utt}'" in result.stderr and "gone.wav" in result.stderr

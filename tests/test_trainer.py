@@ -91,3 +91,14 @@ def test_exp_dir_follows_the_espnet_layout(yesno_recipe):
     kept = sorted(int(p.name.split("epoch")[0]) for p in exp.glob("*epoch.pth"))
     best = sorted(h["epoch"] for h in sorted(history, key=lambda h: -h["valid"]["acc"])[: len(kept)])
     assert kept == best
+
+
+def test_torchrun_trains_with_two_ranks(yesno_recipe, tmp_path):
+    config = tmp_path / "train.yaml"
+    config.write_text(yaml.safe_dump({**TINY_CONFIG, "max_epoch": 1}))
+    exp = tmp_path / "ddp"
+    command = _train_command(yesno_recipe, exp, config, False)
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    subprocess.run(torchrun + command[1:], check=True, capture_output=True, timeout=600)
+    assert "world size 2" in (exp / "train.log").read_text()
+    assert _epochs_done(exp) == 1 and (exp / "valid.acc.ave.pth").exists()

@@ -11,8 +11,7 @@ download_url=https://github.com/Jakobovski/free-spoken-digit-dataset/archive/ref
 
 if [ ! -d "${FSDD}/recordings" ]; then
   echo "local/data.sh: ${FSDD}/recordings is absent: downloading ${download_url}"
-  mkdir -p downloads
-  wget -q -O downloads/fsdd.tar.gz "${download_url}"
+  download.py "${download_url}" downloads/fsdd.tar.gz
   tar -xzf downloads/fsdd.tar.gz -C downloads
   FSDD=$(pwd)/downloads/free-spoken-digit-dataset-1.0.10
 fi

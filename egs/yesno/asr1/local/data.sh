@@ -8,8 +8,7 @@ download_url=https://www.openslr.org/resources/1/waves_yesno.tar.gz
 
 if [ ! -d "${YESNO}" ]; then
   echo "local/data.sh: ${YESNO} is absent: downloading ${download_url}"
-  mkdir -p downloads
-  wget -q -O downloads/waves_yesno.tar.gz "${download_url}"
+  download.py "${download_url}" downloads/waves_yesno.tar.gz
   tar -xzf downloads/waves_yesno.tar.gz -C downloads
   YESNO=$(pwd)/downloads/waves_yesno
 fi

@@ -100,7 +100,7 @@ def beam_search(model: ASRModel, enc: torch.Tensor, enc_lens: torch.Tensor, conf
         scores = _retire_ended(top_scores, tokens, yseq, ended, done, eos)
         for b in range(batch):
             if not done[b] and (step + 1 >= maxlens[b] or torch.isinf(scores[b]).all()
-                                or (config.maxlenratio == 0 and end_detected(ended[b], step + 2))):
+                                or (config.maxlenratio == 0 and end_detected(ended[b], step))):
                 done[b] = True
         scores[torch.tensor(done, device=enc.device)] = NEG_INF
         if all(done):

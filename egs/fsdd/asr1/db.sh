@@ -1,2 +1,2 @@
 # Corpus locations. Free Spoken Digit Dataset v1.0.10; local/data.sh downloads it here if absent.
-FSDD=${FSDD:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../../../../shared/data/fsdd}
+FSDD=${FSDD:-${ASRKIT_ROOT}/../shared/data/fsdd}

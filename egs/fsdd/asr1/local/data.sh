@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# FSDD data dirs. The official split puts takes 0-4 in test (300) and takes 5-49 in training.
-# One speaker (--unseen_speaker) is left out of training entirely: its takes 5-49 form test_unseen.
-# Of the other speakers' training takes, 5 and 6 are the validation set (dev).
+# FSDD data dirs. The official split puts takes 0-4 in test and takes 5-49 in training. One speaker
+# (--unseen_speaker) is left out of training entirely: all 500 of its recordings form test_unseen, so `test`
+# holds the other five speakers' takes 0-4 (250). Of their training takes, 5 and 6 validate (dev, 100).
 set -euo pipefail
 unseen_speaker=theo
 . ./path.sh
@@ -27,10 +27,10 @@ sets = {"train": {}, "dev": {}, "test": {}, "test_unseen": {}}
 for wav in sorted(recordings.glob("*.wav")):
     digit, speaker, take = wav.stem.split("_")
     take = int(take)
-    if take < 5:
-        name = "test"
-    elif speaker == unseen:
+    if speaker == unseen:
         name = "test_unseen"
+    elif take < 5:
+        name = "test"
     else:
         name = "dev" if take < 7 else "train"
     sets[name][f"{speaker}_{digit}_{take:02d}"] = (wav, WORDS[int(digit)], speaker)

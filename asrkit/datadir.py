@@ -207,9 +207,14 @@ def _read_segments(path) -> dict[str, tuple[str, float, float]]:
 
 
 def write_data_dir(path, wav_scp, text, utt2spk, segments=None, utt2dur=None):
-    """Write a data dir (with spk2utt derived from utt2spk); each file sorted and atomic."""
+    """Write a data dir (with spk2utt derived from utt2spk); each file sorted and atomic.
+
+    Files of an earlier version of the dir (features, durations, ...) are removed: they would describe other data.
+    """
     data_dir = Path(path)
     data_dir.mkdir(parents=True, exist_ok=True)
+    for name in KNOWN_FILES:
+        (data_dir / name).unlink(missing_ok=True)
     write_table(data_dir / "wav.scp", wav_scp)
     write_table(data_dir / "text", text)
     write_table(data_dir / "utt2spk", utt2spk)

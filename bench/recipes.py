@@ -17,13 +17,15 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+# What a run leaves in a recipe dir: never copied, so a copy starts from scratch.
+RECIPE_OUTPUTS = shutil.ignore_patterns("data", "exp", "fbank", "downloads", "RESULTS.md")
 OUT = REPO / "bench" / "out"
 
 
 def run(corpus: str) -> list[tuple[str, float, str]]:
     recipe = OUT / corpus / "asr1"
     shutil.rmtree(recipe, ignore_errors=True)
-    shutil.copytree(REPO / "egs" / corpus / "asr1", recipe, symlinks=False)
+    shutil.copytree(REPO / "egs" / corpus / "asr1", recipe, symlinks=False, ignore=RECIPE_OUTPUTS)
     env = {**os.environ, "ASRKIT_ROOT": str(REPO)}
     start = time.time()
     with open(recipe / "run.log", "w") as log:

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# What a run leaves in a recipe dir: never copied, so a copy starts from scratch.
+RECIPE_OUTPUTS = shutil.ignore_patterns("data", "exp", "fbank", "downloads", "RESULTS.md")
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
@@ -26,7 +28,7 @@ def recipe_env(**extra) -> dict:
 def run_recipe(corpus: str, recipe_dir: Path, *args: str, check: bool = True, **env) -> subprocess.CompletedProcess:
     """Copy egs/<corpus>/asr1 into recipe_dir (symlinks resolved) and run its run.sh there."""
     if not recipe_dir.exists():
-        shutil.copytree(REPO / "egs" / corpus / "asr1", recipe_dir, symlinks=False)
+        shutil.copytree(REPO / "egs" / corpus / "asr1", recipe_dir, symlinks=False, ignore=RECIPE_OUTPUTS)
     result = subprocess.run(["./run.sh", *args], cwd=recipe_dir, env=recipe_env(**env), capture_output=True, text=True)
     if check and result.returncode != 0:
         raise AssertionError(f"{corpus} run.sh {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")

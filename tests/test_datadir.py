@@ -331,3 +331,14 @@ def test_iter_utterance_audio_names_utterance_with_corrupt_audio(tmp_path):
     assert next(utterances)[0] == "u1"
     with pytest.raises(AudioError, match=rf"utterance 'u2' \(wav.scp: {truncated}\)"):
         next(utterances)
+
+
+def test_rewriting_a_data_dir_drops_files_of_its_earlier_version(tmp_path):
+    from asrkit.datadir import write_data_dir
+
+    data = tmp_path / "data"
+    write_data_dir(data, {"u1": "/a.wav"}, {"u1": "YES"}, {"u1": "s"})
+    (data / "feats.scp").write_text("u1 old.ark:10\n")
+    write_data_dir(data, {"u2": "/b.wav"}, {"u2": "NO"}, {"u2": "s"})
+    assert not (data / "feats.scp").exists()
+    assert (data / "text").read_text() == "u2 NO\n"

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 import yaml
 
@@ -40,7 +41,10 @@ def test_epoch_order_is_a_function_of_seed_and_epoch():
     assert epoch_order(batches, 1, 2) == epoch_order(batches, 1, 2)
     assert epoch_order(batches, 1, 2) != epoch_order(batches, 1, 3)
     ranks = [epoch_order(batches, 1, 2, rank, 3) for rank in range(3)]
-    assert sum(len(r) for r in ranks) == 9 and not set(map(tuple, sum(ranks, []))) & set()
+    assert [len(r) for r in ranks] == [3, 3, 3]
+    assert len({u for r in ranks for batch in r for u in batch}) == 9
+    with pytest.raises(ValueError, match="cannot feed 3 ranks"):
+        epoch_order(batches[:2], 1, 2, 0, 3)
 
 
 def _train_command(recipe, exp, config, resume):

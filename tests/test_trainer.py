@@ -51,7 +51,7 @@ def _train_command(recipe, exp, config, resume):
     data = recipe / "data"
     return [sys.executable, "-m", "asrkit.cli", "train", "--config", str(config),
             "--train-data", str(data / "train_nodev"), "--valid-data", str(data / "train_dev"),
-            "--token-list", str(data / "token_list" / "char" / "tokens.txt"),
+            "--token-type", "word", "--token-list", str(data / "token_list" / "word" / "tokens.txt"),
             "--cmvn", str(data / "train_nodev" / "cmvn.npz"), "--exp-dir", str(exp)] + (["--resume"] if resume else [])
 
 

@@ -145,19 +145,15 @@ def decode(
 
     Reads DATA/feats.scp when the fbank stage ran; otherwise computes fbank from DATA/wav.scp.
     """
-    import torch
-
     from asrkit.audio import AudioError
     from asrkit.batching import FeatureSet
     from asrkit.datadir import DataDirError
     from asrkit.decoding import DecodeConfig, decode_data_dir, load_decode_config
     from asrkit.features import job_share, load_fbank_config
-    from asrkit.trainer import TrainConfig, build_model, load_tokenizer
+    from asrkit.trainer import load_trained
 
     decode_config = load_decode_config(config) if config else DecodeConfig()
-    tokenizer = load_tokenizer(exp_dir)
-    asr = build_model(exp_dir, TrainConfig.load(exp_dir / "config.yaml"), tokenizer.vocab_size)
-    asr.load_state_dict(torch.load(exp_dir / model, map_location="cpu"))
+    asr, tokenizer = load_trained(exp_dir, model)
     target = out_dir / "logdir" / f"output.{job}" if job else out_dir
     try:
         if (data_dir / "feats.scp").exists():

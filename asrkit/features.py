@@ -57,26 +57,30 @@ def job_share(utt_ids: list[str], nj: int, job: int) -> list[str]:
     return utt_ids[(job - 1) * n // nj : job * n // nj]
 
 
-def part_paths(data_dir: Path, feat_dir: Path, job: int) -> tuple[Path, Path]:
+def part_paths(data_dir: Path, feat_dir: Path, job: int) -> tuple[Path, Path, Path]:
+    """A job's ark, frame counts and scp; the scp is written last and marks the job done."""
     stem = f"raw_fbank_{Path(data_dir).name}.{job}"
-    return Path(feat_dir) / f"{stem}.ark", Path(feat_dir) / f"{stem}.scp"
+    return tuple(Path(feat_dir) / f"{stem}.{kind}" for kind in ("ark", "num_frames", "scp"))
 
 
 def compute_fbank_job(data_dir, feat_dir, config: FbankConfig, nj: int = 1, job: int = 1) -> Path:
     """Extract job `job` of `nj`; returns its scp. Skips the work when a complete scp is already there."""
     data = load_data_dir(data_dir)
     utt_ids = job_share(data.utt_ids, nj, job)
-    ark, scp = part_paths(data_dir, feat_dir, job)
+    ark, num_frames, scp = part_paths(data_dir, feat_dir, job)
     if scp.exists() and set(read_dict(scp)) == set(utt_ids):
         return scp
     Path(feat_dir).mkdir(parents=True, exist_ok=True)
-    entries = []
+    entries, frames = [], []
     with atomic_path(ark) as tmp_ark, open(tmp_ark, "wb") as f:
         audio = iter_utterance_audio(_subset(data, utt_ids), config.fs)
         for utt_id, samples in progress_bar(audio, total=len(utt_ids), description=f"fbank {job}/{nj}"):
+            feats = fbank(samples, config)
             offset = f.tell()
-            kaldiio.save_ark(f, {utt_id: fbank(samples, config)})
+            kaldiio.save_ark(f, {utt_id: feats})
             entries.append((utt_id, f"{ark.resolve()}:{offset + len(utt_id.encode()) + 1}"))
+            frames.append((utt_id, str(len(feats))))
+    write_table(num_frames, frames)
     write_table(scp, entries)
     return scp
 
@@ -87,15 +91,15 @@ def _subset(data: DataDir, utt_ids: list[str]) -> DataDir:
 
 def merge_fbank_jobs(data_dir, feat_dir, nj: int) -> int:
     """Gather the per-job scps into DATA/feats.scp and DATA/utt2num_frames; returns the utterance count."""
-    entries = {}
+    entries, frames = {}, {}
     for job in range(1, nj + 1):
-        _, scp = part_paths(data_dir, feat_dir, job)
+        _, num_frames, scp = part_paths(data_dir, feat_dir, job)
         if not scp.exists():
             raise FileNotFoundError(f"{scp}: missing; fbank job {job} of {nj} did not finish")
         entries.update(read_dict(scp))
-    write_table(Path(data_dir) / "feats.scp", entries.items())
-    frames = {utt: str(kaldiio.load_mat(path).shape[0]) for utt, path in entries.items()}
-    write_table(Path(data_dir) / "utt2num_frames", frames.items())
+        frames.update(read_dict(num_frames))
+    write_table(Path(data_dir) / "feats.scp", entries)
+    write_table(Path(data_dir) / "utt2num_frames", frames)
     return len(entries)
 
 
@@ -103,8 +107,8 @@ def compute_cmvn_stats(data_dir, out_file) -> Path:
     """Global mean/variance stats over DATA/feats.scp in ESPnet's feats_stats.npz layout (count, sum, sum_square)."""
     feats_scp = Path(data_dir) / "feats.scp"
     count, total, total_sq = 0, 0.0, 0.0
-    utts = list(kaldiio.load_scp(str(feats_scp)).items())
-    for _, mat in progress_bar(utts, total=len(utts), description="cmvn"):
+    feats = kaldiio.load_scp(str(feats_scp))
+    for mat in progress_bar(feats.values(), total=len(feats), description="cmvn"):
         mat = np.asarray(mat, dtype=np.float64)
         count += mat.shape[0]
         total = total + mat.sum(axis=0)

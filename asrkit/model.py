@@ -89,13 +89,11 @@ class ASRModel(nn.Module):
     def forward(self, feats, feats_lens, ys, ys_lens) -> dict[str, torch.Tensor]:
         """ys: (B, L) token ids padded with IGNORE_ID. Returns the loss and its parts for logging."""
         enc, enc_lens = self.encode(feats, feats_lens)
-        stats = {}
         loss_ctc = self.ctc(enc, enc_lens, ys, ys_lens)
         loss_att, acc, aux = self._decoder_loss(enc, enc_lens, ys, ys_lens)
         a = self.config.ctc_weight
         loss = a * loss_ctc + (1 - a) * loss_att
-        stats.update(loss=loss, loss_ctc=loss_ctc.detach(), loss_att=loss_att.detach(), acc=acc, **aux)
-        return stats
+        return dict(loss=loss, loss_ctc=loss_ctc.detach(), loss_att=loss_att.detach(), acc=acc, **aux)
 
     def _decoder_loss(self, enc, enc_lens, ys, ys_lens):
         ys_in, ys_out = add_sos_eos(ys, self.sos, self.eos, IGNORE_ID)

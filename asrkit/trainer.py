@@ -124,9 +124,17 @@ def prepare_exp_dir(exp_dir: Path, config_file: Path, inputs: Inputs) -> TrainCo
     return config
 
 
-def load_tokenizer(exp_dir: Path) -> Tokenizer:
-    token_type = TrainConfig.load(exp_dir / "config.yaml").inputs.get("token_type", "char")
+def load_tokenizer(exp_dir: Path, token_type: str) -> Tokenizer:
     return Tokenizer(exp_dir / "tokens.txt", token_type, exp_dir / "bpe.model")
+
+
+def load_trained(exp_dir: Path, model_file: str = "valid.acc.ave.pth") -> tuple[ASRModel, Tokenizer]:
+    """A trained exp dir's model (in eval mode) and tokenizer, as decoding needs them."""
+    config = TrainConfig.load(exp_dir / "config.yaml")
+    tokenizer = load_tokenizer(exp_dir, config.inputs.get("token_type", "char"))
+    model = build_model(exp_dir, config, tokenizer.vocab_size)
+    model.load_state_dict(torch.load(exp_dir / model_file, map_location="cpu"))
+    return model.eval(), tokenizer
 
 
 def build_model(exp_dir: Path, config: TrainConfig, vocab_size: int) -> ASRModel:
@@ -147,7 +155,7 @@ def train(exp_dir: Path, config_file: Path, inputs: Inputs, resume: bool = False
         dist.barrier()
         config = config or TrainConfig.load(config_file)
     _set_up_logging(exp_dir / "train.log", dist_env.is_main)
-    tokenizer = load_tokenizer(exp_dir)
+    tokenizer = load_tokenizer(exp_dir, inputs.token_type)
     seed_everything(config.seed)
     model = build_model(exp_dir, config, tokenizer.vocab_size).to(dist_env.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)

@@ -9,16 +9,14 @@ import torch
 
 from asrkit.batching import FeatureSet
 from asrkit.decoding import DecodeConfig, beam_search, decode_data_dir
-from asrkit.trainer import TrainConfig, build_model, load_tokenizer
+from asrkit.trainer import load_trained
 
 
 @pytest.fixture(scope="module")
 def trained(yesno_recipe):
     exp = yesno_recipe / "exp" / "asr_train"
-    tokenizer = load_tokenizer(exp)
-    model = build_model(exp, TrainConfig.load(exp / "config.yaml"), tokenizer.vocab_size)
-    model.load_state_dict(torch.load(exp / "valid.acc.ave.pth"))
-    return model.eval(), tokenizer, FeatureSet.from_data_dir(yesno_recipe / "data" / "test_yesno")
+    model, tokenizer = load_trained(exp)
+    return model, tokenizer, FeatureSet.from_data_dir(yesno_recipe / "data" / "test_yesno")
 
 
 def _texts(out_dir):

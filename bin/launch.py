@@ -54,7 +54,9 @@ Options:
                       the value) and 'default NAME=VALUE' (slurm: default
                       conf/slurm.conf of this repository)
 The slurm backend submits one sbatch job array and waits for it; run again,
-it submits only the tasks that failed or did not finish last time."""
+it submits only the tasks that failed or did not finish last time.  With
+ASRKIT_SLURM_WAIT_LIMIT=SECONDS in the environment it cancels the array and
+fails when the array has not finished by then."""
 
 
 class UsageError(Exception):
@@ -362,6 +364,8 @@ DEFAULT_SLURM_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), 
 SLURM_CALL_TIMEOUT = 60.0  # seconds for one sbatch, squeue or scancel call
 SLURM_UNREACHABLE_LIMIT = 600.0  # stop waiting once squeue has failed for this long
 FOOTER_GRACE = 30.0  # a shared file system may show a finished task's log footer late
+# Jobs may rightly run for days, so by default the wait has no overall limit; tests and CI set one.
+WAIT_LIMIT_VARIABLE = "ASRKIT_SLURM_WAIT_LIMIT"  # seconds
 _ENDED = re.compile(r"# Ended \(code (-?[0-9]+)\) at ")
 
 
@@ -470,8 +474,12 @@ def _slurm_call(args: list[str], stdin: str = "") -> subprocess.CompletedProcess
 
 def _wait_for_job(job_id: str) -> None:
     """Returns when no task of the job is pending or running any more."""
-    delay, last_answer = 0.5, time.monotonic()
+    delay, start = 0.5, time.monotonic()
+    last_answer = start
+    limit = float(os.environ.get(WAIT_LIMIT_VARIABLE) or "inf")
     while True:
+        if time.monotonic() - start > limit:
+            raise LaunchError(f"job {job_id} still queued or running after {limit:.0f} s ({WAIT_LIMIT_VARIABLE})")
         result = _slurm_call(["squeue", "--noheader", "--array", "--jobs", job_id, "--format=%T"])
         if result.returncode == 0 and not result.stdout.strip():
             return

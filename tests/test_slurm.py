@@ -25,6 +25,7 @@ pytestmark = pytest.mark.slurm
 
 LAUNCH = REPO / "bin" / "launch.py"
 SLURM_CONF = REPO / "conf" / "slurm.conf"
+WAIT_LIMIT = {"ASRKIT_SLURM_WAIT_LIMIT": "200"}  # no job here takes longer: a stuck one fails the test
 
 # Small enough to train in seconds. One- and two-rank runs agree to float precision only where an utterance's
 # outputs do not depend on the padding around it: so no dropout or SpecAug, no conv2d subsampling (espnet derives
@@ -72,9 +73,15 @@ def slurm_cluster():
         pytest.skip(message)
 
 
-def launch(cwd, *args, timeout=120, **env):
-    return subprocess.run([str(LAUNCH), "--backend", "slurm", "--config", str(SLURM_CONF), *args], cwd=cwd,
-                          env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout)
+def launch(cwd, *args, config=SLURM_CONF, timeout=120, **env):
+    """launch.py --backend slurm ARGS; on a timeout its jobs are cancelled (they are named after the log)."""
+    log = next(a for a in args if a.endswith(".log"))
+    try:
+        return subprocess.run([str(LAUNCH), "--backend", "slurm", "--config", str(config), *args], cwd=cwd,
+                              env={**os.environ, **WAIT_LIMIT, **env}, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        subprocess.run(["scancel", f"--name={os.path.basename(log)}"], timeout=20)
+        raise
 
 
 def squeue_names() -> list[str]:
@@ -148,7 +155,7 @@ def run_fsdd(recipe: Path, backend: str, *args: str):
     """The FSDD recipe in RECIPE on the corpus and config that fsdd_data put beside it."""
     return run_recipe("fsdd", recipe, "--asr_config", str(recipe.parent / "tiny.yaml"), "--nj", "2",
                       "--test_sets", "test", *args, FSDD=str(recipe.parent / "corpus"), cmd_backend=backend,
-                      OMP_NUM_THREADS="1")
+                      OMP_NUM_THREADS="1", **WAIT_LIMIT)
 
 
 @pytest.fixture(scope="module")
@@ -220,8 +227,8 @@ def _history(exp: Path) -> list[dict]:
 
 
 def test_two_rank_ddp_under_sbatch_follows_the_single_process_loss_curve(fsdd_local, tmp_path):
-    # One optimiser step per epoch over the same 20 utterances: a single process takes them as one batch, the two
-    # ranks as two batches of 10 (the longest ones, padded alike) whose gradients DDP averages.
+    # One optimiser step per epoch over the same 20 utterances (the same global batch): a single process takes them
+    # as one batch, the two ranks as two batches of 10 whose gradients DDP averages.
     frames = sorted((int(n) for n in
                      (line.split()[1] for line in (fsdd_local / "data/train/utt2num_frames").read_text().splitlines())),
                     reverse=True)
@@ -236,10 +243,8 @@ def test_two_rank_ddp_under_sbatch_follows_the_single_process_loss_curve(fsdd_lo
 
     two_tasks = tmp_path / "slurm.conf"
     two_tasks.write_text(SLURM_CONF.read_text().replace("command sbatch", "command sbatch --ntasks=2", 1))
-    ddp = subprocess.run([str(LAUNCH), "--backend", "slurm", "--config", str(two_tasks), "--num-threads", "1",
-                          str(tmp_path / "ddp.log"), "srun", sys.executable,
-                          *_train_command(fsdd_local, configs["ddp"], tmp_path / "ddp")],
-                         capture_output=True, text=True, timeout=300)
+    ddp = launch(tmp_path, "--num-threads", "1", "ddp.log", "srun", sys.executable,
+                 *_train_command(fsdd_local, configs["ddp"], tmp_path / "ddp"), config=two_tasks, timeout=300)
     log = (tmp_path / "ddp.log").read_text()
     assert ddp.returncode == 0, log[-3000:]
     assert "world size 2" in log

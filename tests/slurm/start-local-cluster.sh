@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A one-node Slurm cluster on this machine for the slurm tests (and for trying cmd_backend=slurm by hand):
 # installs Debian's slurm-wlm + munge when missing, writes the config, starts munged, slurmctld and slurmd without
-# systemd and waits until `sinfo` shows the node idle. Idempotent: a cluster that already answers is left alone.
+# systemd and waits until `sinfo` shows the node up (idle). Idempotent: a cluster that already answers is left alone.
 # Needs root (the daemons run as root; munged as user munge). Stop it with stop-local-cluster.sh.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -11,10 +11,17 @@ timeout_s=${SLURM_START_TIMEOUT:-60}
 log() { echo "start-local-cluster.sh: $*" >&2; }
 
 node_state() { sinfo -h -n localhost -o %T 2>/dev/null | head -n1; }
+node_up() { case "$(node_state)" in idle | mixed | allocated) true ;; *) false ;; esac; }
 
-if command -v sinfo >/dev/null && [ -f "${SLURM_CONF}" ] && [ "$(node_state)" = idle ]; then
+if command -v sinfo >/dev/null && [ -f "${SLURM_CONF}" ] && node_up; then
   log "already up ($(sinfo -h -o '%P %D %T' | head -n1))"
   exit 0
+fi
+
+marker="# Written by tests/slurm/start-local-cluster.sh"
+if [ -s "${SLURM_CONF}" ] && [ "$(head -n1 "${SLURM_CONF}")" != "${marker}" ]; then
+  log "${SLURM_CONF} is someone else's Slurm config: not overwriting it (set SLURM_CONF to use another path)"
+  exit 1
 fi
 
 bash "${here}/../../bin/install_system_deps.sh" slurmctld slurmd slurm-client munge
@@ -26,7 +33,7 @@ cpus=$(nproc)
 mem_mb=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 * 3 / 4 ))
 mkdir -p "$(dirname "${SLURM_CONF}")" "${SLURM_STATE}"/{ctld,d,log} /run/munge
 cat > "${SLURM_CONF}.tmp" <<CONF
-# Written by tests/slurm/start-local-cluster.sh
+${marker}
 ClusterName=asrkit
 SlurmctldHost=localhost
 SlurmUser=root
@@ -82,9 +89,9 @@ slurmctld -i
 slurmd -N localhost
 
 deadline=$(( SECONDS + timeout_s ))
-until [ "$(node_state)" = idle ]; do
+until node_up; do
   if [ ${SECONDS} -ge ${deadline} ]; then
-    log "node not idle after ${timeout_s} s (state '$(node_state)'); logs in ${SLURM_STATE}/log"
+    log "node not up after ${timeout_s} s (state '$(node_state)'); logs in ${SLURM_STATE}/log"
     exit 1
   fi
   sleep 0.5

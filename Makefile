@@ -4,7 +4,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 DEMO := egs/yesno/asr1
 
-.PHONY: install system-deps demo test test-fast clean
+.PHONY: install system-deps demo test test-fast clean slurm-cluster
 
 install: $(VENV)/.installed
 
@@ -22,8 +22,14 @@ $(VENV)/.installed: pyproject.toml | system-deps
 demo: install
 	cd $(DEMO) && ./run.sh
 
-test: install
+test: install slurm-cluster
 	$(PYTHON) -m pytest -q tests
+
+# The slurm tests need a Slurm cluster: as root, start (or reuse) a one-node one on this machine; otherwise they
+# skip unless one is reachable (tests/slurm/stop-local-cluster.sh stops it).
+slurm-cluster:
+	@if [ "$$(id -u)" -eq 0 ]; then bash tests/slurm/start-local-cluster.sh; \
+	else echo "make: not root, so no local Slurm cluster started (sudo tests/slurm/start-local-cluster.sh starts one)"; fi
 
 clean:
 	rm -rf $(VENV)

@@ -6,7 +6,8 @@ valid.acc.ave.pth (their average), train.log and images/{loss,acc}.png.
 
 Every epoch's randomness (batch order, dropout, SpecAug) is seeded from (seed, epoch), so a run resumed
 from checkpoint.pth after a kill retraces exactly the epochs an uninterrupted run would have made.
-Under torchrun (WORLD_SIZE > 1) the same command trains with DDP: gloo on CPU, nccl on GPU.
+Under torchrun (WORLD_SIZE > 1), or as one rank per `srun` task (SLURM_NTASKS > 1), the same command trains with
+DDP: gloo on CPU, nccl on GPU.
 """
 
 import logging
@@ -68,9 +69,12 @@ class Inputs:
 
 
 class Distributed:
-    """Rank and world size from torchrun/Slurm-style environment variables; a no-op for one process."""
+    """Rank and world size from torchrun's environment variables, or from Slurm's for one rank per `srun` task;
+    a no-op for one process."""
 
     def __init__(self):
+        if "WORLD_SIZE" not in os.environ and "SLURM_STEP_ID" in os.environ:
+            _torchrun_env_from_slurm(os.environ)
         self.world_size = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
         self.device = torch.device("cpu")
@@ -106,6 +110,19 @@ class Distributed:
             # exception") after a successful run; leave before teardown.
             logging.shutdown()
             os._exit(0)
+
+
+def _torchrun_env_from_slurm(env):
+    """What torchrun would set, for a process that `srun` started as one of SLURM_NTASKS ranks.
+
+    Rank 0 runs on the node srun was launched from (srun's block distribution), so that node is the rendezvous
+    address unless MASTER_ADDR says otherwise; the port follows from the job id so that jobs sharing a node differ.
+    """
+    env.setdefault("WORLD_SIZE", env.get("SLURM_NTASKS", "1"))
+    env.setdefault("RANK", env.get("SLURM_PROCID", "0"))
+    env.setdefault("LOCAL_RANK", env.get("SLURM_LOCALID", "0"))
+    env.setdefault("MASTER_ADDR", env.get("SLURM_LAUNCH_NODE_IPADDR", "127.0.0.1"))
+    env.setdefault("MASTER_PORT", str(20000 + int(env.get("SLURM_JOB_ID", "0")) % 20000))
 
 
 def prepare_exp_dir(exp_dir: Path, config_file: Path, inputs: Inputs) -> TrainConfig:

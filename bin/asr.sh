@@ -23,7 +23,8 @@ asr_config=conf/train.yaml
 asr_tag=                      # exp/asr_<tag>; defaults to the config's name
 decode_config=conf/decode.yaml
 decode_model=valid.acc.ave.pth
-ngpu=0                        # >1: torchrun with this many processes
+ngpu=0                        # GPUs for training; >1: torchrun with this many processes
+train_nproc=                  # training processes (DDP ranks) when not one per GPU, e.g. on CPU nodes
 help_message="Usage: $0 [options]   (see the variables at the top of bin/asr.sh for every option)"
 
 . parse_options.sh
@@ -77,8 +78,10 @@ if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
   log "Stage 5: training ${asr_exp}"
   bpe_opt=()
   [ ! -f "${token_dir}/bpe.model" ] || bpe_opt=(--bpe-model "${token_dir}/bpe.model")
+  # Multi-process training is torchrun inside one job, so it is the same for every backend of $cuda_cmd.
+  nproc=${train_nproc:-${ngpu}}
   launcher=asrkit
-  [ ${ngpu} -le 1 ] || launcher="torchrun --standalone --nproc_per_node ${ngpu} -m asrkit.cli"
+  [ ${nproc} -le 1 ] || launcher="torchrun --standalone --nproc_per_node ${nproc} -m asrkit.cli"
   mkdir -p "${asr_exp}"
   ${cuda_cmd} --gpu ${ngpu} "${asr_exp}/train.out" \
     ${launcher} train --config "${asr_config}" \

@@ -12,9 +12,10 @@ log header and footer, and failure reporting.  A backend is a function
     run(tasks: list[Task], resources: Resources, config: ClusterConfig | None)
         -> list[int]
 
-registered in BACKENDS.  It runs every Task's bash script (which writes the
-task's log itself, so it can run on any host that sees the log directory) and
-returns the exit statuses in task order.  SIGINT and SIGTERM raise Interrupted
+registered in BACKENDS (local: processes here; slurm: one sbatch job array).
+It runs every Task's bash script (which writes the task's log itself, so it
+can run on any host that sees the log directory) and returns the exit
+statuses in task order.  SIGINT and SIGTERM raise Interrupted
 inside it; it must then stop the tasks it started and re-raise.
 
 Standard library only, Python >= 3.9.
@@ -50,7 +51,12 @@ Options:
   --gpu N             GPUs per task (cluster backends only)
   --config FILE       Kaldi-style option mapping for cluster backends, with
                       lines 'command ...', 'option NAME=VALUE|* ARGS' ($0 is
-                      the value) and 'default NAME=VALUE'"""
+                      the value) and 'default NAME=VALUE' (slurm: default
+                      conf/slurm.conf of this repository)
+The slurm backend submits one sbatch job array and waits for it; run again,
+it submits only the tasks that failed or did not finish last time.  With
+ASRKIT_SLURM_WAIT_LIMIT=SECONDS in the environment it cancels the array and
+fails when the array has not finished by then."""
 
 
 class UsageError(Exception):
@@ -90,6 +96,7 @@ class Task(NamedTuple):
     index: int | None  # None when there is no JOB= range
     log: str
     script: str  # bash script: runs the command, writes the log, exits with its status
+    command: str  # the command line, as the log's first line shows it
 
 
 class Invocation(NamedTuple):
@@ -283,12 +290,13 @@ def task_script(command: str, log: str, num_threads: int | None) -> str:
 def make_tasks(inv: Invocation) -> list[Task]:
     threads = inv.resources.num_threads
     if inv.job is None:
-        return [Task(None, inv.log, task_script(join_command(inv.command), inv.log, threads))]
+        command = join_command(inv.command)
+        return [Task(None, inv.log, task_script(command, inv.log, threads), command)]
     name, tasks = inv.job.name, []
     for index in range(inv.job.start, inv.job.end + 1):
         log = inv.log.replace(name, str(index))
         command = join_command([a.replace(name, str(index)) for a in inv.command])
-        tasks.append(Task(index, log, task_script(command, log, threads)))
+        tasks.append(Task(index, log, task_script(command, log, threads), command))
     return tasks
 
 
@@ -347,7 +355,164 @@ def _signal_group(process: subprocess.Popen, signum: int) -> None:
         pass
 
 
-BACKENDS = {"local": run_local}
+# Slurm: one `sbatch --array` per invocation.  The task logs double as status files: a task succeeded when its
+# log starts with its command and ends with "# Ended (code 0)".  Waiting polls squeue rather than using
+# `sbatch --wait` (which polls at 2, 8 and then every 32 s); exit statuses come from the log footers because
+# a finished task leaves squeue, and after MinJobAge scontrol forgets it too.
+
+DEFAULT_SLURM_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "conf", "slurm.conf")
+SLURM_CALL_TIMEOUT = 60.0  # seconds for one sbatch, squeue or scancel call
+SLURM_UNREACHABLE_LIMIT = 600.0  # stop waiting once squeue has failed for this long
+FOOTER_GRACE = 30.0  # a shared file system may show a finished task's log footer late
+# Jobs may rightly run for days, so by default the wait has no overall limit; tests and CI set one.
+WAIT_LIMIT_VARIABLE = "ASRKIT_SLURM_WAIT_LIMIT"  # seconds
+_ENDED = re.compile(r"# Ended \(code (-?[0-9]+)\) at ")
+
+
+def run_slurm(tasks: list[Task], resources: Resources, config: ClusterConfig | None) -> list[int]:
+    """Submits the tasks as one job array, waits for it and returns the exit statuses from the task logs.
+
+    When an earlier run of the same command left some tasks failed or unfinished, only those are submitted
+    again and the others keep their status; a command whose tasks all succeeded before runs again in full.
+    """
+    config = config or load_config(DEFAULT_SLURM_CONFIG)
+    codes = [_logged_status(task) for task in tasks]
+    if all(code == 0 for code in codes):
+        codes = [None] * len(tasks)
+    todo = [task for task, code in zip(tasks, codes) if code != 0]
+    if len(todo) < len(tasks):
+        done = ",".join(str(task.index) for task, code in zip(tasks, codes) if code == 0)
+        print(f"{PROG}: tasks {done} succeeded in an earlier run; submitting only the others", file=sys.stderr)
+    for task in todo:
+        _remove(task.log)  # a stale footer must not pass for this run's status
+    job_id = _submit(todo, resources, config)
+    try:
+        _wait_for_job(job_id)
+    except BaseException:
+        _cancel(job_id)
+        raise
+    statuses = {task.log: _await_status(task) for task in todo}
+    return [statuses.get(task.log, code) for task, code in zip(tasks, codes)]
+
+
+def _logged_status(task: Task) -> int | None:
+    """The exit status in the footer of the task's log; None if the log is missing, unfinished or another command's."""
+    try:
+        with open(task.log, errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    if not lines or lines[0] != f"# {task.command}":
+        return None
+    ended = _ENDED.match(lines[-1])
+    return int(ended.group(1)) if ended else None
+
+
+def _remove(path: str) -> None:
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
+def _submit(tasks: list[Task], resources: Resources, config: ClusterConfig) -> str:
+    """sbatch's job id for one array job (a plain job without JOB=) that runs the tasks' scripts."""
+    args = shlex.split(config.command) + _resource_args(resources, config)
+    output, name = tasks[0].log.replace("%", "%%"), tasks[0].log
+    if tasks[0].index is not None:
+        limit = f"%{resources.max_jobs_run}" if resources.max_jobs_run else ""
+        args.append(f"--array={','.join(str(task.index) for task in tasks)}{limit}")
+        output = _array_pattern(tasks)
+        if output != os.devnull:  # e.g. fbank.JOB.log, whatever the variable's name
+            name = output.replace("%a", "JOB").replace("%%", "%")
+    args += ["--parsable", f"--output={output}", "--open-mode=append", f"--job-name={os.path.basename(name)}"]
+    result = _slurm_call(args, _array_script(tasks))
+    if result.returncode != 0:
+        raise LaunchError(f"{args[0]} failed (exit {result.returncode}): {result.stderr.strip()}")
+    return result.stdout.strip().split(";")[0]
+
+
+def _resource_args(resources: Resources, config: ClusterConfig) -> list[str]:
+    """Submit arguments for the resources asked for, or else the config's defaults."""
+    args = []
+    for name in ("mem", "time", "num_threads", "gpu"):
+        value = getattr(resources, name)
+        value = config.defaults.get(name) if value is None else str(value)
+        if value is not None:
+            args += shlex.split(config.args_for(name, value))
+    return args
+
+
+def _array_pattern(tasks: list[Task]) -> str:
+    """The tasks' log path with Slurm's %a in place of the task index, so that Slurm's own messages (time or
+    memory limit) land in the task's log; /dev/null when no such pattern gives every task's log."""
+    last = tasks[-1]
+    escaped, index = last.log.replace("%", "%%"), str(last.index)
+    start = escaped.rfind(index)
+    for pattern in (escaped.replace(index, "%a"), escaped[:start] + "%a" + escaped[start + len(index):]):
+        if all(pattern.replace("%a", str(task.index)) == task.log.replace("%", "%%") for task in tasks):
+            return pattern
+    return os.devnull
+
+
+def _array_script(tasks: list[Task]) -> str:
+    """One batch script for all tasks: each array task runs the script of its index."""
+    if tasks[0].index is None:
+        return "#!/bin/bash\n" + tasks[0].script
+    cases = "".join(f"{task.index})\n{task.script};;\n" for task in tasks)
+    return f"#!/bin/bash\ncase $SLURM_ARRAY_TASK_ID in\n{cases}esac\n"
+
+
+def _slurm_call(args: list[str], stdin: str = "") -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(args, input=stdin, capture_output=True, text=True, timeout=SLURM_CALL_TIMEOUT)
+    except FileNotFoundError:
+        raise LaunchError(f"{args[0]} not found: is this a Slurm submit host?") from None
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(args, 124, "", f"no answer in {SLURM_CALL_TIMEOUT:.0f} s")
+
+
+def _wait_for_job(job_id: str) -> None:
+    """Returns when no task of the job is pending or running any more."""
+    delay, start = 0.5, time.monotonic()
+    last_answer = start
+    limit = float(os.environ.get(WAIT_LIMIT_VARIABLE) or "inf")
+    while True:
+        if time.monotonic() - start > limit:
+            raise LaunchError(f"job {job_id} still queued or running after {limit:.0f} s ({WAIT_LIMIT_VARIABLE})")
+        result = _slurm_call(["squeue", "--noheader", "--array", "--jobs", job_id, "--format=%T"])
+        if result.returncode == 0 and not result.stdout.strip():
+            return
+        if result.returncode != 0 and "Invalid job id" in result.stderr:
+            return  # finished and already purged
+        if result.returncode == 0:
+            last_answer = time.monotonic()
+        elif time.monotonic() - last_answer > SLURM_UNREACHABLE_LIMIT:
+            raise LaunchError(f"squeue has failed for {SLURM_UNREACHABLE_LIMIT:.0f} s: {result.stderr.strip()}")
+        time.sleep(delay)
+        delay = min(delay * 1.5, 10.0)
+
+
+def _await_status(task: Task) -> int:
+    """The finished task's exit status from its log footer; 1 when the task ended without one (killed)."""
+    deadline = time.monotonic() + FOOTER_GRACE
+    while (code := _logged_status(task)) is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return 1 if code is None else code
+
+
+def _cancel(job_id: str) -> None:
+    """scancel the job and wait (briefly) until squeue no longer lists it."""
+    _slurm_call(["scancel", job_id])
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        result = _slurm_call(["squeue", "--noheader", "--array", "--jobs", job_id, "--format=%T"])
+        if result.returncode != 0 or not result.stdout.strip():
+            return
+        time.sleep(0.5)
+
+
+BACKENDS = {"local": run_local, "slurm": run_slurm}
 
 
 # ---------------------------------------------------------------------------
@@ -402,6 +567,9 @@ def main(argv: list[str]) -> int:
     except Interrupted as e:
         print(f"{PROG}: interrupted by {e}, killed the running tasks", file=sys.stderr)
         return 128 + e.signum
+    except LaunchError as e:  # e.g. the scheduler refused the job
+        print(f"{PROG}: {e}", file=sys.stderr)
+        return 1
     return report_failures(inv, tasks, codes)
 
 

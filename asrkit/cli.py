@@ -120,6 +120,8 @@ def train(
     fbank_config: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
                                                 help="The features' config, kept so decode can compute fbank from audio."),
     resume: bool = typer.Option(False, help="Continue from EXP/checkpoint.pth if it exists."),
+    init: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
+                                        help="Fine-tune: start from this model file (e.g. an imported ESPnet model)."),
 ):
     """Train the E-Branchformer + Transformer (+ DeCRED heads) CTC/attention model.
 
@@ -128,7 +130,8 @@ def train(
     from asrkit.trainer import Inputs
     from asrkit.trainer import train as run_training
 
-    run_training(exp_dir, config, Inputs(train_data, valid_data, token_list, cmvn, token_type, bpe_model, fbank_config), resume=resume)
+    run_training(exp_dir, config, Inputs(train_data, valid_data, token_list, cmvn, token_type, bpe_model, fbank_config), resume=resume,
+                 init=init)
 
 
 @app.command()

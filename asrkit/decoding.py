@@ -19,8 +19,10 @@ import yaml
 from espnet.nets.ctc_prefix_score import CTCPrefixScoreTH
 from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
 
+from asrkit.batch_encoding import encode_batch, supports_batch_encoding
 from asrkit.batching import FeatureSet, pad
 from asrkit.datadir import write_table
+from asrkit.incremental_decoder import IncrementalDecoder
 from asrkit.model import ASRModel
 from asrkit.progress import make_progress
 
@@ -72,8 +74,7 @@ def beam_search(model: ASRModel, enc: torch.Tensor, enc_lens: torch.Tensor, conf
     """Decode encoder outputs enc (B, T, D); returns the n-best list of each utterance, best first."""
     batch, beam, vocab, eos = enc.size(0), config.beam_size, model.vocab_size, model.eos
     minlens, maxlens = max_lengths(enc_lens, config)
-    memory = enc.repeat_interleave(beam, dim=0)
-    memory_mask = (~make_pad_mask(enc_lens, maxlen=enc.size(1)))[:, None, :].repeat_interleave(beam, dim=0)
+    decoder = IncrementalDecoder(model, enc, (~make_pad_mask(enc_lens, maxlen=enc.size(1)))[:, None, :], beam)
     use_ctc = config.ctc_weight > 0
     if use_ctc:
         ctc_scorer = CTCPrefixScoreTH(model.ctc.log_softmax(enc).clone(), enc_lens, 0, eos)
@@ -88,7 +89,7 @@ def beam_search(model: ASRModel, enc: torch.Tensor, enc_lens: torch.Tensor, conf
     batch_offsets = (torch.arange(batch, device=enc.device) * beam).unsqueeze(1)
 
     for step in range(max(maxlens)):
-        att_logp, cache = model.decoder_step(yseq, memory, memory_mask, cache, config.average_decred_heads)
+        att_logp, cache = decoder.step(yseq, cache, config.average_decred_heads)
         token_scores = (1 - config.ctc_weight) * att_logp + config.length_bonus
         if use_ctc:
             scoring_ids = token_scores.topk(pre_beam, dim=1)[1] if pre_beam < vocab else None
@@ -141,12 +142,8 @@ def _retire_ended(top_scores, tokens, yseq, ended, done, at_maxlen, eos):
 
 @torch.no_grad()
 def encode_each(model: ASRModel, feats: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Encoder outputs of utterances encoded one by one, padded into a batch for the beam search.
-
-    Encoding a padded batch would change the shorter utterances' outputs: conv2d subsampling counts frames that
-    touch the padding, and the encoders' convolutions read it. One by one, every utterance gets exactly the
-    encoding espnet2's Speech2Text gives it.
-    """
+    """Encoder outputs of utterances encoded one by one, padded into a batch for the beam search: for the
+    subsampling layers asrkit.batch_encoding cannot encode padding-exactly."""
     outputs = [model.encode(f.unsqueeze(0), torch.tensor([len(f)]))[0][0] for f in feats]
     return pad(outputs, 0.0)
 
@@ -165,11 +162,13 @@ def decode_data_dir(model: ASRModel, tokenizer, data: FeatureSet, utts: list[str
     model.eval()
     nbest: dict[str, list[Hypothesis]] = {}
     utts = sorted(utts, key=lambda u: (-data.num_frames[u], u))
+    batch_encoding = supports_batch_encoding(model)
     with make_progress() as progress:
         task = progress.add_task("decode", total=len(utts), status="")
         for start in range(0, len(utts), config.batch_size):
             batch_utts = utts[start : start + config.batch_size]
-            enc, enc_lens = encode_each(model, [torch.from_numpy(data.load(utt)) for utt in batch_utts])
+            feats = [torch.from_numpy(data.load(utt)) for utt in batch_utts]
+            enc, enc_lens = encode_batch(model, feats) if batch_encoding else encode_each(model, feats)
             for utt, hyps in zip(batch_utts, beam_search(model, enc, enc_lens, config)):
                 nbest[utt] = hyps
             progress.update(task, advance=len(batch_utts))

@@ -16,7 +16,6 @@ import torch
 from espnet.nets.pytorch_backend.nets_utils import th_accuracy
 from espnet.nets.pytorch_backend.transformer.add_sos_eos import add_sos_eos
 from espnet.nets.pytorch_backend.transformer.label_smoothing_loss import LabelSmoothingLoss
-from espnet.nets.pytorch_backend.transformer.mask import subsequent_mask
 from espnet2.asr.ctc import CTC
 from espnet2.asr.decoder.transformer_decoder import TransformerDecoder
 from espnet2.asr.encoder.conformer_encoder import ConformerEncoder
@@ -118,17 +117,3 @@ class ASRModel(nn.Module):
             aux[f"loss_aux{layer}"] = head_loss.detach()
         acc = th_accuracy(logits.view(-1, self.vocab_size), ys_out, ignore_label=IGNORE_ID)
         return loss, torch.tensor(acc), aux
-
-    def decoder_step(self, ys, memory, memory_mask, cache, average_heads=False):
-        """One incremental decoder step for (N, i) prefixes; returns log-probs (N, V) and the new cache.
-
-        The cache holds every block's output, so the DeCRED heads can read their layer for free.
-        """
-        tgt_mask = subsequent_mask(ys.size(1), device=ys.device).unsqueeze(0)
-        logp, cache = self.decoder.forward_one_step(ys, tgt_mask, memory, memory_mask, cache=cache)
-        if average_heads and len(self.aux_heads):
-            layers = [len(cache), *self.config.decred.layers]
-            heads = [self.decoder.output_layer, *self.aux_heads]
-            logits = [head(self.decoder.after_norm(cache[layer - 1][:, -1])) for layer, head in zip(layers, heads)]
-            logp = torch.log_softmax(torch.stack(logits).mean(0), dim=-1)
-        return logp, cache

@@ -131,7 +131,7 @@ def espnet_run(config: TrainConfig, epochs, train, valid, recipe, out, env):
                     f"--{split}_data_path_and_name_and_type", f"{data / 'text'},text,text",
                     f"--{split}_shape_file", str(speech_shape), f"--{split}_shape_file", str(text_shape)]
     peak = run_measured(command, out / "espnet.log", env)
-    return peak, epoch_seconds(exp / "train.log", r"^\[\S+\] (\S+ \S+) \(trainer:\d+\) INFO: \d+epoch results",
+    return peak, epoch_seconds(out / "espnet.log", r"^\[\S+\] (\S+ \S+) \(trainer:\d+\) INFO: \d+epoch results",
                                "%Y-%m-%d %H:%M:%S,%f")
 
 

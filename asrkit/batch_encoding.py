@@ -4,7 +4,8 @@ espnet2's encoders are not padding-exact: the conv subsampling derives output le
 shorter utterance gets frames whose receptive field reaches into the padding), and the time convolutions of the
 E-Branchformer and Conformer layers read the padded frames. Two kinds of hooks put that right for one forward pass:
 the subsampling's mask is replaced by the one each utterance gets alone, and every time convolution sees zeros
-beyond each utterance's end, as its own zero padding gives a lone utterance.
+beyond each utterance's end, as its own zero padding gives a lone utterance. Encoders these hooks cannot make
+exact (other subsamplings, legacy relative positions) encode one utterance at a time.
 """
 
 import contextlib
@@ -42,6 +43,8 @@ def supports_batch_encoding(model: ASRModel) -> bool:
 @torch.no_grad()
 def encode_batch(model: ASRModel, feats: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """Encoder outputs (B, T', D) and lengths of utterances (T_i, F), padded, each as if encoded alone."""
+    if not supports_batch_encoding(model):
+        return pad([model.encode(f.unsqueeze(0), torch.tensor([len(f)]))[0][0] for f in feats], 0.0)
     slices = SUBSAMPLING_SLICES[type(model.encoder.embed).__name__]
     lens = torch.tensor([subsampled_length(len(f), slices) for f in feats])
     batch, batch_lens = pad(feats, 0.0)

@@ -19,8 +19,8 @@ import yaml
 from espnet.nets.ctc_prefix_score import CTCPrefixScoreTH
 from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
 
-from asrkit.batch_encoding import encode_batch, supports_batch_encoding
-from asrkit.batching import FeatureSet, pad
+from asrkit.batch_encoding import encode_batch
+from asrkit.batching import FeatureSet
 from asrkit.datadir import write_table
 from asrkit.incremental_decoder import IncrementalDecoder
 from asrkit.model import ASRModel
@@ -140,14 +140,6 @@ def _retire_ended(top_scores, tokens, yseq, ended, done, at_maxlen, eos):
     return top_scores.masked_fill(is_eos, NEG_INF)
 
 
-@torch.no_grad()
-def encode_each(model: ASRModel, feats: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Encoder outputs of utterances encoded one by one, padded into a batch for the beam search: for the
-    subsampling layers asrkit.batch_encoding cannot encode padding-exactly."""
-    outputs = [model.encode(f.unsqueeze(0), torch.tensor([len(f)]))[0][0] for f in feats]
-    return pad(outputs, 0.0)
-
-
 def load_decode_config(path) -> DecodeConfig:
     with open(path, encoding="utf-8") as f:
         conf = yaml.safe_load(f) or {}
@@ -162,13 +154,12 @@ def decode_data_dir(model: ASRModel, tokenizer, data: FeatureSet, utts: list[str
     model.eval()
     nbest: dict[str, list[Hypothesis]] = {}
     utts = sorted(utts, key=lambda u: (-data.num_frames[u], u))
-    batch_encoding = supports_batch_encoding(model)
     with make_progress() as progress:
         task = progress.add_task("decode", total=len(utts), status="")
         for start in range(0, len(utts), config.batch_size):
             batch_utts = utts[start : start + config.batch_size]
             feats = [torch.from_numpy(data.load(utt)) for utt in batch_utts]
-            enc, enc_lens = encode_batch(model, feats) if batch_encoding else encode_each(model, feats)
+            enc, enc_lens = encode_batch(model, feats)
             for utt, hyps in zip(batch_utts, beam_search(model, enc, enc_lens, config)):
                 nbest[utt] = hyps
             progress.update(task, advance=len(batch_utts))

@@ -28,7 +28,7 @@ def start(args) -> None:
 
 
 def emit(name: str, value: float, unit: str) -> None:
-    print(f"{name} {value:.4g} {unit}", flush=True)
+    print(f"{name} {value:.4g} {unit}".rstrip(), flush=True)
 
 
 def fsdd_recipe() -> Path:

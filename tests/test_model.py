@@ -124,5 +124,11 @@ def test_batch_encoding_gives_each_utterance_its_lone_encoding(encoder_type, enc
 
 def test_legacy_relative_positions_are_encoded_one_by_one():
     legacy = {"output_size": 32, "attention_heads": 2, "num_blocks": 1, "linear_units": 32}  # espnet's default: legacy
-    model = ASRModel(ModelConfig.from_dict({**TINY, "encoder_type": "conformer", "encoder": legacy}), VOCAB)
+    torch.manual_seed(0)
+    model = ASRModel(ModelConfig.from_dict({**TINY, "encoder_type": "conformer", "encoder": legacy}), VOCAB).eval()
     assert not supports_batch_encoding(model)
+    feats = [torch.randn(n, 20) for n in (70, 45)]
+    enc, enc_lens = encode_batch(model, [f.clone() for f in feats])
+    alone, alone_lens = model.encode(feats[1].unsqueeze(0), torch.tensor([45]))
+    assert enc_lens[1] == alone_lens[0]
+    torch.testing.assert_close(enc[1, : enc_lens[1]], alone[0])

@@ -79,13 +79,13 @@ class FeatureSet:
 
     def batch(self, utts: list[str]):
         """Padded (feats, feats_lens[, ys, ys_lens]) tensors for the given utterances."""
-        feats, feats_lens = pad([torch.from_numpy(self._load(utt)) for utt in utts], 0.0)
+        feats, feats_lens = pad([torch.from_numpy(self.load(utt)) for utt in utts], 0.0)
         if self.targets is None:
             return feats, feats_lens
         ys, ys_lens = pad([torch.tensor(self.targets[u], dtype=torch.long) for u in utts], IGNORE_ID)
         return feats, feats_lens, ys, ys_lens
 
-    def _load(self, utt: str) -> np.ndarray:
+    def load(self, utt: str) -> np.ndarray:
         try:
             return np.array(self.feats[utt], dtype=np.float32)
         except Exception as error:

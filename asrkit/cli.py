@@ -120,6 +120,8 @@ def train(
     fbank_config: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
                                                 help="The features' config, kept so decode can compute fbank from audio."),
     resume: bool = typer.Option(False, help="Continue from EXP/checkpoint.pth if it exists."),
+    init: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
+                                        help="Fine-tune: start from this model file (e.g. an imported ESPnet model)."),
 ):
     """Train the E-Branchformer + Transformer (+ DeCRED heads) CTC/attention model.
 
@@ -128,7 +130,8 @@ def train(
     from asrkit.trainer import Inputs
     from asrkit.trainer import train as run_training
 
-    run_training(exp_dir, config, Inputs(train_data, valid_data, token_list, cmvn, token_type, bpe_model, fbank_config), resume=resume)
+    run_training(exp_dir, config, Inputs(train_data, valid_data, token_list, cmvn, token_type, bpe_model, fbank_config), resume=resume,
+                 init=init)
 
 
 @app.command()
@@ -186,6 +189,50 @@ def results(recipe_dir: Path = typer.Argument(Path("."), exists=True, file_okay=
     from asrkit.scoring import write_results_md
 
     typer.echo((write_results_md(recipe_dir)).read_text(encoding="utf-8"))
+
+
+@app.command("export")
+def export_model(
+    exp_or_model: Path = typer.Argument(..., exists=True, help="Trained exp dir (its valid.acc.ave.pth) or a model file in one."),
+    out_dir: Path = typer.Argument(..., help="Model dir to write (config.yaml, model .pth, tokens, stats)."),
+    format: str = typer.Option("espnet", help="Target toolkit; espnet (espnet2 ASR model dir) is the one there is."),
+):
+    """Write a trained model in another toolkit's layout: espnet2's Speech2Text loads the espnet export.
+
+    The exported model reads asrkit's fbank features (frontend null); DeCRED heads are left out.
+    """
+    from asrkit.espnet_interop import InteropError, export_espnet
+
+    if format != "espnet":
+        fail(f"export: format '{format}' is not supported (espnet)")
+    try:
+        config = export_espnet(exp_or_model, out_dir)
+    except InteropError as error:
+        fail(f"export: {error}")
+    typer.echo(f"export: wrote {config}")
+
+
+@app.command("import")
+def import_model(
+    config_yaml: Path = typer.Argument(..., exists=True, dir_okay=False, help="espnet2 ASR config.yaml."),
+    model_pth: Path = typer.Argument(..., exists=True, dir_okay=False, help="espnet2 model file (.pth)."),
+    out_dir: Path = typer.Argument(..., help="asrkit exp dir to write."),
+    format: str = typer.Option("espnet", help="Source toolkit; espnet is the one there is."),
+):
+    """Turn an espnet2 E-Branchformer/Conformer/Transformer CTC/attention model into an asrkit exp dir.
+
+    `asrkit decode` uses the exp dir as it is; `asrkit train --init OUT_DIR/valid.acc.ave.pth` fine-tunes it.
+    The model must read precomputed features (input_size set in its config).
+    """
+    from asrkit.espnet_interop import InteropError, import_espnet
+
+    if format != "espnet":
+        fail(f"import: format '{format}' is not supported (espnet)")
+    try:
+        import_espnet(config_yaml, model_pth, out_dir)
+    except InteropError as error:
+        fail(f"import: {error}")
+    typer.echo(f"import: wrote {out_dir}")
 
 
 if __name__ == "__main__":

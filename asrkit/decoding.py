@@ -5,6 +5,9 @@ utterances in one forward pass, with espnet's vectorised CTC prefix scorer (CTCP
 is what makes decoding a test set fast on CPU. The score of a hypothesis is the usual
     (1 - ctc_weight) * log p_att + ctc_weight * log p_ctc-prefix + length_bonus * length.
 Search stops per utterance with ESPnet's end detection (maxlenratio 0) or at its maximum length.
+It follows espnet2's BatchBeamSearch step for step, so both toolkits find the same 1-best: CTC scores only the
+pre-beam (1.5 x beam) best tokens by attention score when the vocabulary is larger, and at the maximum length every
+live hypothesis ends, with <eos> unscored unless it chose <eos> itself.
 """
 
 from dataclasses import dataclass
@@ -16,12 +19,15 @@ import yaml
 from espnet.nets.ctc_prefix_score import CTCPrefixScoreTH
 from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
 
+from asrkit.batch_encoding import encode_batch
 from asrkit.batching import FeatureSet
 from asrkit.datadir import write_table
+from asrkit.incremental_decoder import IncrementalDecoder
 from asrkit.model import ASRModel
 from asrkit.progress import make_progress
 
 NEG_INF = float("-inf")
+PRE_BEAM_RATIO = 1.5  # espnet's BeamSearch default
 
 
 @dataclass
@@ -68,12 +74,12 @@ def beam_search(model: ASRModel, enc: torch.Tensor, enc_lens: torch.Tensor, conf
     """Decode encoder outputs enc (B, T, D); returns the n-best list of each utterance, best first."""
     batch, beam, vocab, eos = enc.size(0), config.beam_size, model.vocab_size, model.eos
     minlens, maxlens = max_lengths(enc_lens, config)
-    memory = enc.repeat_interleave(beam, dim=0)
-    memory_mask = (~make_pad_mask(enc_lens, maxlen=enc.size(1)))[:, None, :].repeat_interleave(beam, dim=0)
+    decoder = IncrementalDecoder(model, enc, (~make_pad_mask(enc_lens, maxlen=enc.size(1)))[:, None, :], beam)
     use_ctc = config.ctc_weight > 0
     if use_ctc:
         ctc_scorer = CTCPrefixScoreTH(model.ctc.log_softmax(enc).clone(), enc_lens, 0, eos)
     ctc_state, cache = None, None
+    pre_beam = int(PRE_BEAM_RATIO * beam)
 
     yseq = torch.full((batch * beam, 1), model.sos, dtype=torch.long, device=enc.device)
     scores = torch.full((batch, beam), NEG_INF, device=enc.device)
@@ -83,12 +89,13 @@ def beam_search(model: ASRModel, enc: torch.Tensor, enc_lens: torch.Tensor, conf
     batch_offsets = (torch.arange(batch, device=enc.device) * beam).unsqueeze(1)
 
     for step in range(max(maxlens)):
-        att_logp, cache = model.decoder_step(yseq, memory, memory_mask, cache, config.average_decred_heads)
+        att_logp, cache = decoder.step(yseq, cache, config.average_decred_heads)
         token_scores = (1 - config.ctc_weight) * att_logp + config.length_bonus
         if use_ctc:
-            ctc_local, ctc_full_state = ctc_scorer(yseq, ctc_state)
+            scoring_ids = token_scores.topk(pre_beam, dim=1)[1] if pre_beam < vocab else None
+            ctc_local, ctc_full_state = ctc_scorer(yseq, ctc_state, scoring_ids)
             token_scores = token_scores + config.ctc_weight * ctc_local
-        token_scores = _apply_length_limits(token_scores.view(batch, beam, vocab), step, minlens, maxlens, eos)
+        token_scores = _forbid_early_eos(token_scores.view(batch, beam, vocab), step, minlens, eos)
         candidates = (scores.unsqueeze(2) + token_scores).view(batch, beam * vocab)
         top_scores, top_ids = candidates.topk(beam, dim=1)
         prev_beam, tokens = top_ids // vocab, top_ids % vocab
@@ -97,9 +104,10 @@ def beam_search(model: ASRModel, enc: torch.Tensor, enc_lens: torch.Tensor, conf
         cache = [c[rows] for c in cache]
         if use_ctc:
             ctc_state = ctc_scorer.index_select_state(ctc_full_state, top_ids)
-        scores = _retire_ended(top_scores, tokens, yseq, ended, done, eos)
+        at_maxlen = [step + 1 >= maxlen for maxlen in maxlens]
+        scores = _retire_ended(top_scores, tokens, yseq, ended, done, at_maxlen, eos)
         for b in range(batch):
-            if not done[b] and (step + 1 >= maxlens[b] or torch.isinf(scores[b]).all()
+            if not done[b] and (at_maxlen[b] or torch.isinf(scores[b]).all()
                                 or (config.maxlenratio == 0 and end_detected(ended[b], step))):
                 done[b] = True
         scores[torch.tensor(done, device=enc.device)] = NEG_INF
@@ -108,26 +116,28 @@ def beam_search(model: ASRModel, enc: torch.Tensor, enc_lens: torch.Tensor, conf
     return [sorted(hyps, key=lambda h: h.score, reverse=True)[: config.nbest] or [Hypothesis([], NEG_INF)] for hyps in ended]
 
 
-def _apply_length_limits(token_scores, step, minlens, maxlens, eos):
-    """No <eos> before an utterance's minimum length; only <eos> at its maximum length."""
-    for b, (minlen, maxlen) in enumerate(zip(minlens, maxlens)):
+def _forbid_early_eos(token_scores, step, minlens, eos):
+    """No <eos> before an utterance's minimum length."""
+    for b, minlen in enumerate(minlens):
         if step < minlen:
             token_scores[b, :, eos] = NEG_INF
-        if step + 1 >= maxlen:
-            eos_scores = token_scores[b, :, eos].clone()
-            token_scores[b] = NEG_INF
-            token_scores[b, :, eos] = eos_scores
     return token_scores
 
 
-def _retire_ended(top_scores, tokens, yseq, ended, done, eos):
-    """Move hypotheses that chose <eos> to their utterance's ended list; their beam slot dies."""
+def _retire_ended(top_scores, tokens, yseq, ended, done, at_maxlen, eos):
+    """Move hypotheses that chose <eos> to their utterance's ended list; their beam slot dies.
+
+    At an utterance's maximum length every live hypothesis ends as it stands, as espnet's beam search ends them by
+    appending an unscored <eos>.
+    """
     batch, beam = tokens.shape
-    for b, w in (tokens == eos).nonzero().tolist():
-        score = top_scores[b, w].item()
-        if not done[b] and score > NEG_INF:
-            ended[b].append(Hypothesis(yseq[b * beam + w, 1:-1].tolist(), score))
-    return top_scores.masked_fill(tokens == eos, NEG_INF)
+    is_eos = tokens == eos
+    live = ~torch.tensor(done, device=tokens.device).unsqueeze(1) & (top_scores > NEG_INF)
+    ending = live & (is_eos | torch.tensor(at_maxlen, device=tokens.device).unsqueeze(1))
+    for b, w in ending.nonzero().tolist():
+        end = -1 if is_eos[b, w] else None
+        ended[b].append(Hypothesis(yseq[b * beam + w, 1:end].tolist(), top_scores[b, w].item()))
+    return top_scores.masked_fill(is_eos, NEG_INF)
 
 
 def load_decode_config(path) -> DecodeConfig:
@@ -148,8 +158,8 @@ def decode_data_dir(model: ASRModel, tokenizer, data: FeatureSet, utts: list[str
         task = progress.add_task("decode", total=len(utts), status="")
         for start in range(0, len(utts), config.batch_size):
             batch_utts = utts[start : start + config.batch_size]
-            feats, feats_lens = data.batch(batch_utts)[:2]
-            enc, enc_lens = model.encode(feats, feats_lens)
+            feats = [torch.from_numpy(data.load(utt)) for utt in batch_utts]
+            enc, enc_lens = encode_batch(model, feats)
             for utt, hyps in zip(batch_utts, beam_search(model, enc, enc_lens, config)):
                 nbest[utt] = hyps
             progress.update(task, advance=len(batch_utts))

@@ -1,5 +1,8 @@
 """E-Branchformer encoder + Transformer decoder, hybrid CTC/attention, with DeCRED auxiliary heads.
 
+The encoder is espnet2's E-Branchformer by default; `encoder_type` also takes espnet2's Conformer and Transformer,
+so models imported from ESPnet (asrkit/espnet_interop.py) run unchanged.
+
 DeCRED (arXiv 2508.08938) adds classifier heads on intermediate decoder layers, trained on the same targets:
     decoder loss = sum_i w_i * CE_i  (intermediate heads and the final layer),
     total loss   = a * CTC + (1 - a) * decoder loss.
@@ -13,15 +16,18 @@ import torch
 from espnet.nets.pytorch_backend.nets_utils import th_accuracy
 from espnet.nets.pytorch_backend.transformer.add_sos_eos import add_sos_eos
 from espnet.nets.pytorch_backend.transformer.label_smoothing_loss import LabelSmoothingLoss
-from espnet.nets.pytorch_backend.transformer.mask import subsequent_mask
 from espnet2.asr.ctc import CTC
 from espnet2.asr.decoder.transformer_decoder import TransformerDecoder
+from espnet2.asr.encoder.conformer_encoder import ConformerEncoder
 from espnet2.asr.encoder.e_branchformer_encoder import EBranchformerEncoder
+from espnet2.asr.encoder.transformer_encoder import TransformerEncoder
 from espnet2.asr.specaug.specaug import SpecAug
 from espnet2.layers.global_mvn import GlobalMVN
 from torch import nn
 
 IGNORE_ID = -1
+# espnet2's names for its encoders (the `encoder:` key of an ESPnet config).
+ENCODERS = {"e_branchformer": EBranchformerEncoder, "conformer": ConformerEncoder, "transformer": TransformerEncoder}
 
 
 @dataclass
@@ -35,6 +41,7 @@ class DecredConfig:
 @dataclass
 class ModelConfig:
     input_size: int = 80
+    encoder_type: str = "e_branchformer"
     encoder: dict = field(default_factory=dict)
     decoder: dict = field(default_factory=dict)
     specaug: dict | None = None
@@ -46,6 +53,9 @@ class ModelConfig:
     def from_dict(cls, conf: dict) -> "ModelConfig":
         conf = dict(conf)
         conf["decred"] = DecredConfig(**conf.get("decred") or {})
+        encoder_type = conf.get("encoder_type", cls.encoder_type)
+        if encoder_type not in ENCODERS:
+            raise ValueError(f"model.encoder_type '{encoder_type}' is not one of {', '.join(ENCODERS)}")
         return cls(**conf)
 
 
@@ -57,7 +67,7 @@ class ASRModel(nn.Module):
         self.sos = self.eos = vocab_size - 1
         self.normalize = GlobalMVN(cmvn_stats) if cmvn_stats else None
         self.specaug = SpecAug(**config.specaug) if config.specaug else None
-        self.encoder = EBranchformerEncoder(config.input_size, **config.encoder)
+        self.encoder = ENCODERS[config.encoder_type](config.input_size, **config.encoder)
         self.decoder = TransformerDecoder(vocab_size, self.encoder.output_size(), **config.decoder)
         self.ctc = CTC(vocab_size, self.encoder.output_size())
         self.aux_heads = nn.ModuleList(self._make_head(layer) for layer in config.decred.layers)
@@ -107,17 +117,3 @@ class ASRModel(nn.Module):
             aux[f"loss_aux{layer}"] = head_loss.detach()
         acc = th_accuracy(logits.view(-1, self.vocab_size), ys_out, ignore_label=IGNORE_ID)
         return loss, torch.tensor(acc), aux
-
-    def decoder_step(self, ys, memory, memory_mask, cache, average_heads=False):
-        """One incremental decoder step for (N, i) prefixes; returns log-probs (N, V) and the new cache.
-
-        The cache holds every block's output, so the DeCRED heads can read their layer for free.
-        """
-        tgt_mask = subsequent_mask(ys.size(1), device=ys.device).unsqueeze(0)
-        logp, cache = self.decoder.forward_one_step(ys, tgt_mask, memory, memory_mask, cache=cache)
-        if average_heads and len(self.aux_heads):
-            layers = [len(cache), *self.config.decred.layers]
-            heads = [self.decoder.output_layer, *self.aux_heads]
-            logits = [head(self.decoder.after_norm(cache[layer - 1][:, -1])) for layer, head in zip(layers, heads)]
-            logp = torch.log_softmax(torch.stack(logits).mean(0), dim=-1)
-        return logp, cache

@@ -155,7 +155,19 @@ def load_trained(exp_dir: Path, model_file: str = "valid.acc.ave.pth") -> tuple[
 
 
 def build_model(exp_dir: Path, config: TrainConfig, vocab_size: int) -> ASRModel:
-    return ASRModel(ModelConfig.from_dict(config.model), vocab_size, cmvn_stats=str(exp_dir / "cmvn.npz"))
+    # An exp dir without cmvn.npz holds a model that normalises nothing (e.g. one imported from ESPnet).
+    cmvn = exp_dir / "cmvn.npz"
+    return ASRModel(ModelConfig.from_dict(config.model), vocab_size, cmvn_stats=str(cmvn) if cmvn.exists() else None)
+
+
+def init_from(model: ASRModel, model_file: Path):
+    """Start from another model's parameters (fine-tuning); DeCRED heads it lacks start fresh."""
+    state = torch.load(model_file, map_location="cpu")
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [key for key in missing if not key.startswith("aux_heads.")]
+    if missing or unexpected:
+        raise ValueError(f"{model_file}: does not fit the configured model: "
+                         f"missing {missing[:5]}, unexpected {unexpected[:5]}")
 
 
 def seed_everything(seed: int):
@@ -164,7 +176,7 @@ def seed_everything(seed: int):
     torch.manual_seed(seed)
 
 
-def train(exp_dir: Path, config_file: Path, inputs: Inputs, resume: bool = False):
+def train(exp_dir: Path, config_file: Path, inputs: Inputs, resume: bool = False, init: Path | None = None):
     exp_dir = Path(exp_dir)
     dist_env = Distributed()
     config = prepare_exp_dir(exp_dir, config_file, inputs) if dist_env.is_main else None
@@ -182,6 +194,9 @@ def train(exp_dir: Path, config_file: Path, inputs: Inputs, resume: bool = False
     if resume and checkpoint.exists():
         state = TrainingState.restore(checkpoint, model, optimizer, scheduler)
         log.info(f"resumed from {checkpoint} after epoch {state.epoch}")
+    elif init:
+        init_from(model, init)
+        log.info(f"initialised from {init}")
     train_set = FeatureSet.from_data_dir(inputs.train_data, tokenizer)
     valid_set = FeatureSet.from_data_dir(inputs.valid_data, tokenizer)
     log.info(f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters; "

@@ -1,0 +1,70 @@
+"""espnet2's TransformerDecoder run one token at a time for a beam search over a batch of utterances.
+
+espnet2's forward_one_step projects the encoder memory into every layer's source-attention keys and values again
+at every step and for every beam, which is most of the decoding time. Here they are projected once per utterance
+and shared by its beams; everything else is the espnet2 layer's own modules in the order its forward uses them
+(pre-norm layers, the configuration espnet2 builds by default).
+"""
+
+import math
+
+import torch
+
+from asrkit.model import ASRModel
+
+
+class IncrementalDecoder:
+    def __init__(self, model: ASRModel, memory: torch.Tensor, memory_mask: torch.Tensor, beam: int):
+        """memory (B, T, D) and memory_mask (B, 1, T): one row per utterance; steps take B * beam prefixes."""
+        self.model, self.beam = model, beam
+        self.layers = list(model.decoder.decoders)
+        for layer in self.layers:
+            if not layer.normalize_before or layer.concat_after or getattr(layer, "sequential_attn", None) is not None:
+                raise ValueError("incremental decoding supports pre-norm decoder layers without concat_after")
+        self.memory_mask = memory_mask.unsqueeze(1).eq(0)  # (B, 1, 1, T): True where padded
+        self.keys_values = [self._project(layer.src_attn, memory) for layer in self.layers]
+
+    @staticmethod
+    def _project(attn, memory):
+        batch = memory.size(0)
+        k = attn.k_norm(attn.linear_k(memory).view(batch, -1, attn.h, attn.d_k).transpose(1, 2))
+        v = attn.linear_v(memory).view(batch, -1, attn.h, attn.d_k).transpose(1, 2)
+        return k, v  # (B, h, T, d_k)
+
+    def step(self, ys: torch.Tensor, cache: list | None, average_heads: bool = False):
+        """Log-probs (B * beam, V) of the next token after prefixes ys (B * beam, i), and the new cache.
+
+        The cache holds every layer's outputs so far, so the DeCRED heads can read their layer for free.
+        """
+        decoder = self.model.decoder
+        tgt_mask = torch.tril(torch.ones(ys.size(1), ys.size(1), dtype=torch.bool, device=ys.device))[-1:].unsqueeze(0)
+        x = decoder.embed(ys)
+        new_cache = []
+        for i, layer in enumerate(self.layers):
+            x = self._layer_step(layer, x, tgt_mask, *self.keys_values[i])
+            if cache is not None:
+                x = torch.cat([cache[i], x], dim=1)
+            new_cache.append(x)
+        logits = decoder.output_layer(decoder.after_norm(x[:, -1]))
+        if average_heads and len(self.model.aux_heads):
+            layers, heads = self.model.config.decred.layers, self.model.aux_heads
+            logits = torch.stack([logits] + [head(decoder.after_norm(new_cache[layer - 1][:, -1]))
+                                             for layer, head in zip(layers, heads)]).mean(0)
+        return torch.log_softmax(logits, dim=-1), new_cache
+
+    def _layer_step(self, layer, x, tgt_mask, k, v):
+        """espnet's DecoderLayer.forward with a cache, for the last position only."""
+        normed = layer.norm1(x)
+        h = x[:, -1:] + layer.dropout(layer.self_attn(normed[:, -1:], normed, normed, tgt_mask))
+        h = h + layer.dropout(self._source_attention(layer.src_attn, layer.norm2(h), k, v))
+        return h + layer.dropout(layer.feed_forward(layer.norm3(h)))
+
+    def _source_attention(self, attn, query, k, v):
+        """espnet's MultiHeadedAttention over the projected memory; the beams of an utterance share its k, v."""
+        batch = k.size(0)
+        q = attn.q_norm(attn.linear_q(query).view(batch, self.beam, attn.h, attn.d_k).transpose(1, 2))
+        scores = torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(attn.d_k)  # (B, h, beam, T)
+        scores = scores.masked_fill(self.memory_mask, torch.finfo(scores.dtype).min)
+        weights = torch.softmax(scores, dim=-1).masked_fill(self.memory_mask, 0.0)
+        out = torch.matmul(attn.dropout(weights), v)  # (B, h, beam, d_k)
+        return attn.linear_out(out.transpose(1, 2).reshape(batch * self.beam, 1, attn.h * attn.d_k))

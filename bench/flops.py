@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""The physical limit for training speed: FLOPs of one forward+backward of the FSDD model vs what the CPU does.
+
+    .venv/bin/python bench/flops.py [--steps 10] [--num-threads 2]
+
+Counts the FLOPs of one training step (torch.utils.flop_counter) on a typical batch of the FSDD training set (the
+recipe's config, a median batch of its buckets), times the same step, and times a large float32 matmul as the
+CPU's practical peak. `flops.bound` is the utterance rate the model would reach at that peak.
+"""
+
+import time
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from common import emit, fsdd_recipe, parser, start
+
+from asrkit.batching import FeatureSet, bucket_batches
+from asrkit.trainer import TrainConfig, build_model, load_tokenizer
+
+
+def training_step(model, batch):
+    model.zero_grad()
+    model(*batch)["loss"].backward()
+
+
+def seconds_per_call(fn, repeats: int) -> float:
+    fn()  # warm-up: allocator, kernels
+    begin = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return (time.perf_counter() - begin) / repeats
+
+
+def matmul_peak(size: int = 2048, repeats: int = 10) -> float:
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    return 2 * size**3 / seconds_per_call(lambda: a @ b, repeats)
+
+
+def main():
+    p = parser(__doc__.splitlines()[1])
+    p.add_argument("--steps", type=int, default=10, help="training steps timed")
+    args = p.parse_args()
+    start(args)
+    exp = fsdd_recipe() / "exp" / "asr_train"
+    config = TrainConfig.load(exp / "config.yaml")
+    tokenizer = load_tokenizer(exp, config.inputs.get("token_type", "char"))
+    model = build_model(exp, config, tokenizer.vocab_size).train()
+    data = FeatureSet.from_data_dir(exp.parents[1] / config.inputs["train_data"], tokenizer)
+    batches = sorted(bucket_batches(data.num_frames, config.batch_frames), key=len)
+    utts = batches[len(batches) // 2]
+    batch = data.batch(utts)
+    counter = FlopCounterMode(display=False)
+    with counter:
+        training_step(model, batch)
+    flops = counter.get_total_flops()
+    step_s = seconds_per_call(lambda: training_step(model, batch), args.steps)
+    peak = matmul_peak()
+    emit("flops.batch", len(utts), "utt")
+    emit("flops.fwd_bwd_per_utt", flops / len(utts) / 1e9, "GFLOP")
+    emit("flops.measured_throughput", len(utts) / step_s, "utt/s")
+    emit("flops.achieved", flops / step_s / 1e9, "GFLOP/s")
+    emit("flops.matmul_peak", peak / 1e9, "GFLOP/s")
+    emit("flops.utilisation", 100 * flops / step_s / peak, "%")
+    emit("flops.bound", peak / (flops / len(utts)), "utt/s")
+
+
+if __name__ == "__main__":
+    main()

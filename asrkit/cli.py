@@ -188,5 +188,65 @@ def results(recipe_dir: Path = typer.Argument(Path("."), exists=True, file_okay=
     typer.echo((write_results_md(recipe_dir)).read_text(encoding="utf-8"))
 
 
+# --- Neural TTS: CTC forced alignment, FastSpeech2 training, intelligibility --------------------------------------
+
+
+@app.command()
+def align(
+    data_dir: Path = ExistingDir,
+    asr_exp: Path = typer.Argument(..., exists=True, file_okay=False, help="Trained char-token ASR exp dir (the aligner)."),
+    out_dir: Path = typer.Argument(..., help="Gets durations (uttid d1 d2 ...) and tokens.txt."),
+    config: Optional[Path] = typer.Option(None, exists=True, help="TTS YAML whose `features` set the TTS frame hop."),
+    model: str = typer.Option("valid.acc.ave.pth", help="Model file inside ASR_EXP."),
+):
+    """CTC forced alignment: per-token durations in TTS frames, summing to each utterance's mel frame count."""
+    from asrkit.align import align_data_dir
+    from asrkit.audio import AudioError
+    from asrkit.datadir import DataDirError
+    from asrkit.tts_model import TTSConfig
+
+    features = TTSConfig.load(config).feature_config if config else TTSConfig().feature_config
+    try:
+        durations = align_data_dir(data_dir, asr_exp, out_dir, features, model)
+    except (DataDirError, AudioError, ValueError) as error:
+        fail(f"align: {error}")
+    typer.echo(f"align: wrote {durations}")
+
+
+@app.command("tts-train")
+def tts_train(
+    data_dir: Path = ExistingDir,
+    exp_dir: Path = typer.Argument(..., help="TTS experiment dir."),
+    config: Path = typer.Option(..., exists=True, help="TTS YAML (FastSpeech2 `model`, `features`, training options)."),
+    alignment: Path = typer.Option(..., exists=True, file_okay=False, help="`asrkit align` output dir for DATA_DIR."),
+    resume: bool = typer.Option(False, help="Continue from EXP_DIR/checkpoint.pth if it exists."),
+):
+    """Train FastSpeech2 on a data dir of real speech, with durations from `asrkit align`."""
+    from asrkit.audio import AudioError
+    from asrkit.datadir import DataDirError
+    from asrkit.tts_train import train_tts
+
+    try:
+        model_file = train_tts(data_dir, exp_dir, config, alignment, resume=resume)
+    except (DataDirError, AudioError, ValueError) as error:
+        fail(f"tts-train: {error}")
+    typer.echo(f"tts-train: wrote {model_file}")
+
+
+@app.command("tts-eval")
+def tts_eval(
+    text: Path = typer.Argument(..., exists=True, dir_okay=False, help="Kaldi `text` file: uttid transcript."),
+    asr_exp: Path = typer.Argument(..., exists=True, file_okay=False, help="ASR exp dir that judges intelligibility."),
+    out_dir: Path = typer.Argument(..., help="Gets data/ (the synthesized speech) and decode/ (text, score_wer/)."),
+    voice: str = typer.Option(..., help="A synth voice, e.g. model:exp/tts_train (a TTS exp dir) or espeak-ng:en-us."),
+    decode_config: Optional[Path] = typer.Option(None, exists=True, help="Decoding YAML."),
+):
+    """Intelligibility: synthesize TEXT with VOICE, decode it with ASR_EXP, score WER against TEXT."""
+    from asrkit.tts_eval import evaluate_voice
+
+    summary = evaluate_voice(text, asr_exp, out_dir, voice, decode_config)
+    typer.echo(f"tts-eval: {voice}: WER {summary['wer']:.2f} % ({summary['n_sent']} utterances, {summary['n_words']} words)")
+
+
 if __name__ == "__main__":
     app()

@@ -237,7 +237,7 @@ def tts_train(
 def tts_eval(
     text: Path = typer.Argument(..., exists=True, dir_okay=False, help="Kaldi `text` file: uttid transcript."),
     asr_exp: Path = typer.Argument(..., exists=True, file_okay=False, help="ASR exp dir that judges intelligibility."),
-    out_dir: Path = typer.Argument(..., help="Gets data/ (the synthesized speech) and decode/ (text, score_wer/)."),
+    out_dir: Path = typer.Argument(..., help="Decode dir (text, score_wer/, ...); the synthesized speech goes to OUT_DIR/data."),
     voice: str = typer.Option(..., help="A synth voice, e.g. model:exp/tts_train (a TTS exp dir) or espeak-ng:en-us."),
     decode_config: Optional[Path] = typer.Option(None, exists=True, help="Decoding YAML."),
 ):

@@ -1,7 +1,8 @@
 """`asrkit tts-eval`: the intelligibility of a voice is the WER an ASR model makes on its speech (a standard TTS metric).
 
-OUT/data is the synthesized speech as a data dir (16-bit FLAC), OUT/decode the decode dir with score_wer/ and
-score_cer/, exactly as `asrkit decode` and `asrkit score` write them.
+OUT is a decode dir (text, token, score, score_wer/, score_cer/ as `asrkit decode` and `asrkit score` write them)
+and OUT/data the synthesized speech as a data dir (16-bit FLAC). Named exp/<x>/decode_<voice>, OUT is a row of
+`asrkit results`.
 """
 
 import re
@@ -57,7 +58,6 @@ def evaluate_voice(text_file: Path, asr_exp: Path, out_dir: Path, spec: str, dec
     data_dir = synthesize_text(load_voice(spec), spec, text_file, Path(out_dir) / "data")
     asr, tokenizer = load_trained(Path(asr_exp))
     data = FeatureSet.from_audio(data_dir, load_fbank_config(Path(asr_exp) / "fbank.yaml"))
-    decode_dir = Path(out_dir) / "decode"
     config = load_decode_config(decode_config) if decode_config else DecodeConfig()
-    decode_data_dir(asr, tokenizer, data, sorted(data.num_frames), config, decode_dir)
-    return score_decode_dir(data_dir / "text", decode_dir / "text", decode_dir, data_dir / "utt2spk")
+    decode_data_dir(asr, tokenizer, data, sorted(data.num_frames), config, out_dir)
+    return score_decode_dir(data_dir / "text", Path(out_dir) / "text", out_dir, data_dir / "utt2spk")

@@ -40,5 +40,5 @@ def test_tts_eval_scores_the_synthesized_speech(grid_aligned, grid_tts, tmp_path
     result = CliRunner().invoke(app, ["tts-eval", str(tmp_path / "text"), str(grid_aligned["asr"]), str(tmp_path / "eval"),
                                       "--voice", f"model:{grid_tts}"])
     assert result.exit_code == 0, result.output
-    summary = json.loads((tmp_path / "eval" / "decode" / "score_wer" / "summary.json").read_text())
+    summary = json.loads((tmp_path / "eval" / "score_wer" / "summary.json").read_text())
     assert summary["n_words"] == 6 and "WER" in result.output

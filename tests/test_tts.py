@@ -42,3 +42,17 @@ def test_tts_eval_scores_the_synthesized_speech(grid_aligned, grid_tts, tmp_path
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "eval" / "score_wer" / "summary.json").read_text())
     assert summary["n_words"] == 6 and "WER" in result.output
+
+
+def test_tts_train_names_an_utterance_whose_durations_do_not_fit_its_text(grid_aligned, tmp_path):
+    bad = tmp_path / "align"
+    bad.mkdir()
+    (bad / "tokens.txt").write_bytes((grid_aligned["align"] / "tokens.txt").read_bytes())
+    lines = (grid_aligned["align"] / "durations").read_text().splitlines()
+    first = lines[0].split()
+    lines[0] = " ".join(first[:-1])  # one duration short
+    (bad / "durations").write_text("\n".join(lines) + "\n")
+    result = CliRunner().invoke(app, ["tts-train", str(grid_aligned["data"]), str(tmp_path / "exp"),
+                                      "--config", str(grid_aligned["tts_config"]), "--alignment", str(bad)])
+    assert result.exit_code != 0
+    assert f"utterance '{first[0]}'" in result.output and "durations for" in result.output

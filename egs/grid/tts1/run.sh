@@ -57,7 +57,7 @@ if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
     dir=${eval_dir}/decode_$(echo "${voice}" | tr -c 'A-Za-z0-9_.+\n-' '_')
     ${decode_cmd} --num-threads 1 "${dir}/tts_eval.log" \
       asrkit tts-eval --voice "${voice}" --decode-config "${decode_config}" data/test/text "${asr_exp}" "${dir}"
-    tail -n 1 "${dir}/tts_eval.log"
+    grep "^tts-eval:" "${dir}/tts_eval.log"
   done
 fi
 

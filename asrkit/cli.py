@@ -248,5 +248,42 @@ def tts_eval(
     typer.echo(f"tts-eval: {voice}: WER {summary['wer']:.2f} % ({summary['n_sent']} utterances, {summary['n_words']} words)")
 
 
+@app.command()
+def synth(
+    text_file: Path = typer.Argument(..., exists=True, dir_okay=False, help="`uttid text` lines (or plain lines with --plain)."),
+    out_dir: Path = typer.Argument(..., help="Data dir to write (wav.scp, text, utt2spk, spk2utt, utt2dur)."),
+    voice: list[str] = typer.Option([], help="ENGINE:VOICE, e.g. espeak-ng:en-us+f3, flite:slt, festival:kal_diphone; repeatable."),
+    voices_file: Optional[Path] = typer.Option(None, exists=True, dir_okay=False, help="One voice spec per line (# comments)."),
+    plain: bool = typer.Option(False, help="TEXT_FILE has one text per line; ids utt000001, ... are generated."),
+    assign: str = typer.Option("every", help="every: each text by every voice; round-robin: text i by voice i mod V."),
+    rate_jitter: float = typer.Option(0.0, min=0.0, max=0.5, help="Speaking rate factor drawn from [1-x, 1+x] per utterance."),
+    pitch_jitter: float = typer.Option(0.0, min=0.0, max=0.5, help="Pitch factor drawn from [1-x, 1+x] per utterance."),
+    seed: int = typer.Option(0, help="Seed of the jitter (per utterance id, so any job split gives the same audio)."),
+    fs: int = typer.Option(16000, help="Sample rate of the audio written."),
+    audio_format: str = typer.Option("flac", help="flac or wav."),
+    audio_dir: Optional[Path] = typer.Option(None, help="Where audio goes (default OUT_DIR/audio), one folder per voice."),
+    nj: int = typer.Option(1, min=1, help="Number of jobs the utterances are split into."),
+    job: Optional[int] = typer.Option(None, min=1, help="Synthesize only this job's share; run once more without --job "
+                                                        "to write the data dir."),
+):
+    """Speak texts with TTS engine voices into a Kaldi data dir (audio done earlier is kept, so a re-run resumes).
+
+    Each voice is one speaker. Every voice is checked to be installed before any audio is written.
+    """
+    from asrkit.datadir import DataDirError
+    from asrkit.synth import Jitter, read_texts, read_voice_specs, synthesize_data_dir
+    from asrkit.voices import VoiceError
+
+    try:
+        voices = list(voice) + (read_voice_specs(voices_file) if voices_file else [])
+        done = synthesize_data_dir(read_texts(text_file, plain), voices, out_dir, audio_dir=audio_dir, nj=nj, job=job,
+                                   assign=assign, jitter=Jitter(rate_jitter, pitch_jitter, seed), fs=fs,
+                                   audio_format=audio_format)
+    except (VoiceError, DataDirError, ValueError) as error:
+        fail(f"synth: {error}")
+    where = f"job {job} of {nj}" if job else f"{out_dir}"
+    typer.echo(f"synth: {where}: synthesized {done} utterances")
+
+
 if __name__ == "__main__":
     app()

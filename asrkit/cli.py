@@ -242,9 +242,15 @@ def tts_eval(
     decode_config: Optional[Path] = typer.Option(None, exists=True, help="Decoding YAML."),
 ):
     """Intelligibility: synthesize TEXT with VOICE, decode it with ASR_EXP, score WER against TEXT."""
+    from asrkit.audio import AudioError
+    from asrkit.datadir import DataDirError
     from asrkit.tts_eval import evaluate_voice
+    from asrkit.voices import VoiceError
 
-    summary = evaluate_voice(text, asr_exp, out_dir, voice, decode_config)
+    try:
+        summary = evaluate_voice(text, asr_exp, out_dir, voice, decode_config)
+    except (VoiceError, DataDirError, AudioError) as error:
+        fail(f"tts-eval: {error}")
     typer.echo(f"tts-eval: {voice}: WER {summary['wer']:.2f} % ({summary['n_sent']} utterances, {summary['n_words']} words)")
 
 

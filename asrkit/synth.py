@@ -31,6 +31,7 @@ ENGINES: dict[str, str | Callable[[str], Voice]] = {
     "espeak-ng": "asrkit.voices:EspeakVoice",
     "flite": "asrkit.voices:FliteVoice",
     "festival": "asrkit.voices:FestivalVoice",
+    "model": "asrkit.tts_voice:ModelVoice",  # VOICE: a trained TTS exp dir (asrkit tts-train)
 }
 ASSIGNMENTS = ("every", "round-robin")
 AUDIO_FORMATS = {"flac": "FLAC", "wav": "WAV"}

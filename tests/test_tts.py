@@ -9,7 +9,6 @@ from typer.testing import CliRunner
 
 from asrkit.cli import app
 from asrkit.datadir import validate_data_dir
-from asrkit.tts_eval import synthesize_text
 from asrkit.tts_voice import ModelVoice
 
 
@@ -29,10 +28,20 @@ def test_synthesized_length_is_the_predicted_durations(grid_tts, rate):
     assert abs(len(samples) - sum(durations) * hop) <= hop
 
 
-def test_model_voice_writes_a_valid_data_dir(grid_tts, tmp_path):
-    (tmp_path / "text").write_text("u1 bin blue at f two now\nu2 set white with p nine soon\n")
-    data = synthesize_text(ModelVoice(grid_tts), f"model:{grid_tts}", tmp_path / "text", tmp_path / "synth")
-    assert validate_data_dir(data, check_audio=True, fs=16000) == []
+def test_synth_with_a_model_voice_writes_a_valid_data_dir(grid_tts, tmp_path):
+    (tmp_path / "text").write_text("u1 bin blue at f two now\nu2 set white with p 9 soon\n")
+    result = CliRunner().invoke(app, ["synth", str(tmp_path / "text"), str(tmp_path / "synth"), "--voice", f"model:{grid_tts}",
+                                      "--rate-jitter", "0.1", "--pitch-jitter", "0.1"])
+    assert result.exit_code == 0, result.output
+    assert validate_data_dir(tmp_path / "synth", check_audio=True, fs=16000) == []
+    assert len((tmp_path / "synth" / "wav.scp").read_text().splitlines()) == 2
+
+
+def test_an_exp_dir_that_is_not_a_tts_is_refused(tmp_path):
+    (tmp_path / "text").write_text("u1 bin blue\n")
+    result = CliRunner().invoke(app, ["synth", str(tmp_path / "text"), str(tmp_path / "out"), "--voice", f"model:{tmp_path}"])
+    assert result.exit_code != 0 and "not a TTS exp dir" in result.output
+    assert not (tmp_path / "out").exists()
 
 
 def test_tts_eval_scores_the_synthesized_speech(grid_aligned, grid_tts, tmp_path):

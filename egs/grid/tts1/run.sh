@@ -13,7 +13,7 @@ stop_stage=100
 asr_exp=../asr1/exp/asr_train        # aligner and judge: char tokens, trained on real s1 speech
 tts_config=conf/tts.yaml
 decode_config=conf/decode.yaml
-engine_voices="espeak-ng:en-us flite:kal festival:kal"   # synth voices read the same test texts
+engine_voices="espeak-ng:en-us flite:kal flite:slt festival:kal_diphone"   # engine voices read the same test texts
 help_message="Usage: $0 [--stage N] [--stop_stage N] [--asr_exp DIR] [--engine_voices 'engine:voice ...']"
 . parse_options.sh
 . ./cmd.sh

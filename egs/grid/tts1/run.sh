@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 stage=1
 stop_stage=100
 asr_exp=../asr1/exp/asr_train        # aligner and judge: char tokens, trained on real s1 speech
-tts_config=conf/tts.yaml
+tts_config=conf/fastspeech2.yaml
 decode_config=conf/decode.yaml
 engine_voices="espeak-ng:en-us flite:kal flite:slt festival:kal_diphone"   # engine voices read the same test texts
 help_message="Usage: $0 [--stage N] [--stop_stage N] [--asr_exp DIR] [--engine_voices 'engine:voice ...']"

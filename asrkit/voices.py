@@ -3,7 +3,8 @@
 A voice is built from the voice part of a spec (`en-us+f3`, `slt`, `kal_diphone`) and checks that the engine
 has it installed when built, so a typo fails before any audio is written. Speaking rate and pitch are applied the
 same way for every engine, by sox (`tempo` keeps the pitch, `pitch` keeps the tempo), so a factor means the same
-thing whichever engine spoke: the engines' own controls disagree in range and some voices ignore them.
+thing whichever engine spoke (the engines' own controls disagree in range and some voices ignore them), and sox
+brings every engine's audio to 16 kHz in the same call.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 import soundfile
 
 FESTIVAL_VOICE_ROOTS = (Path("/usr/share/festival/voices"), Path("/usr/lib/festival/voices"))
+OUTPUT_RATE = 16000
 # flite's awb_time is a limited-domain voice: it can only say the time of day.
 FLITE_LIMITED_DOMAIN = {"awb_time"}
 DIGIT_WORDS = "zero one two three four five six seven eight nine".split()
@@ -57,17 +59,16 @@ class Voice:
 
 
 def _apply_rate_and_pitch(wav: Path, rate: float, pitch: float, spec: str) -> tuple[np.ndarray, int]:
-    effects = []
+    # The same sox call resamples to the toolkit's rate: far cheaper than torchaudio at ratios like 22050:16000.
+    effects = ["rate", "-v", str(OUTPUT_RATE)]
     if rate != 1.0:
-        effects += ["tempo", "-s", f"{rate:.4f}"]
+        effects = ["tempo", "-s", f"{rate:.4f}"] + effects
     if pitch != 1.0:
-        effects += ["pitch", f"{1200 * math.log2(pitch):.1f}"]
-    if effects:
-        out = wav.with_name("effects.wav")
-        _run(["sox", "-q", str(wav), str(out), *effects], spec)
-        wav = out
+        effects = ["pitch", f"{1200 * math.log2(pitch):.1f}"] + effects
+    out = wav.with_name("out.wav")
+    _run(["sox", "-q", str(wav), str(out), *effects], spec)
     try:
-        samples, sample_rate = soundfile.read(wav, dtype="float32", always_2d=True)
+        samples, sample_rate = soundfile.read(out, dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError) as error:
         raise VoiceError(f"{spec}: the engine wrote no readable audio: {error}") from None
     if len(samples) == 0:

@@ -88,5 +88,5 @@ def test_digits_are_spoken_as_words():
 
 
 def test_unknown_engine_lists_the_engines():
-    with pytest.raises(VoiceError, match="engines: espeak-ng festival flite"):
+    with pytest.raises(VoiceError, match="unknown engine 'mbrola'; engines: espeak-ng festival flite"):
         load_voice("mbrola:us1")

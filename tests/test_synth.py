@@ -5,8 +5,8 @@ from typer.testing import CliRunner
 
 import pytest
 from asrkit.cli import app
-from asrkit.datadir import read_dict, validate_data_dir
-from asrkit.synth import Jitter, load_voice, plan_utterances, synthesize_data_dir
+from asrkit.datadir import DataDirError, read_dict, validate_data_dir
+from asrkit.synth import Jitter, load_voice, plan_utterances, read_texts, synthesize_data_dir
 from asrkit.voices import VoiceError
 
 ONE_VOICE_PER_ENGINE = ["espeak-ng:en-us+f3", "flite:slt", "festival:kal_diphone", "festival:cmu_us_slt_arctic_hts"]
@@ -90,3 +90,11 @@ def test_digits_are_spoken_as_words():
 def test_unknown_engine_lists_the_engines():
     with pytest.raises(VoiceError, match="unknown engine 'mbrola'; engines: espeak-ng festival flite"):
         load_voice("mbrola:us1")
+
+
+def test_plain_lines_get_numbered_ids_and_an_empty_line_is_named(tmp_path):
+    (tmp_path / "plain").write_text("one  two\nthree\n")
+    assert read_texts(tmp_path / "plain", plain=True) == {"utt000001": "one two", "utt000002": "three"}
+    (tmp_path / "gap").write_text("one\n\nthree\n")
+    with pytest.raises(DataDirError, match=r"gap:2: empty line"):
+        read_texts(tmp_path / "gap", plain=True)

@@ -3,7 +3,8 @@
 # model on held-out sentences spoken by the TTS, beside the same sentences spoken by engine voices and by s1 himself.
 #   1. data (../asr1/local/data.sh: 900 train / 50 dev / 50 test)   4. FastSpeech2 training (asrkit tts-train)
 #   2. the ASR model of ../asr1 (trained there if absent)            5. synthesis + decoding of test texts (tts-eval)
-#   3. CTC forced alignment of train with it (asrkit align)          6. RESULTS.md
+#   3. CTC forced alignment of train with it (asrkit align),         6. RESULTS.md
+#      checked against GRID's word alignments
 set -euo pipefail
 cd "$(dirname "$0")"
 . ./path.sh
@@ -39,6 +40,8 @@ if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
   log "Stage 3: CTC forced alignment of data/train with ${asr_exp}"
   ${train_cmd} --num-threads 1 exp/align_train/align.log \
     asrkit align --config "${tts_config}" data/train "${asr_exp}" exp/align_train
+  . ./db.sh
+  local/word_boundary_error.py exp/align_train data/train "${GRID_S1}" "${tts_config}" | tee exp/align_train/word_boundary_error
 fi
 
 if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then

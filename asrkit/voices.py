@@ -45,11 +45,11 @@ class Voice:
         return " ".join(re.sub(r"\d", lambda digit: f" {DIGIT_WORDS[int(digit.group())]} ", text).split())
 
     def synthesize(self, text: str, rate: float = 1.0, pitch: float = 1.0) -> tuple[np.ndarray, int]:
-        """Mono float32 samples and their rate; rate > 1 speaks faster, pitch > 1 higher (factors)."""
+        """Mono float32 samples at 16 kHz and that rate; rate > 1 speaks faster, pitch > 1 higher (factors)."""
         with tempfile.TemporaryDirectory(prefix="asrkit-synth-") as tmp:
             raw = Path(tmp) / "raw.wav"
             self._speak(text, raw, Path(tmp))
-            return _apply_rate_and_pitch(raw, rate, pitch, self.spec)
+            return _sox_rate_pitch_resample(raw, rate, pitch, self.spec)
 
     def _speak(self, text: str, wav: Path, tmp: Path):
         raise NotImplementedError
@@ -58,7 +58,7 @@ class Voice:
         """Release engine processes (festival keeps one open per voice)."""
 
 
-def _apply_rate_and_pitch(wav: Path, rate: float, pitch: float, spec: str) -> tuple[np.ndarray, int]:
+def _sox_rate_pitch_resample(wav: Path, rate: float, pitch: float, spec: str) -> tuple[np.ndarray, int]:
     # The same sox call resamples to the toolkit's rate: far cheaper than torchaudio at ratios like 22050:16000.
     effects = ["rate", "-v", str(OUTPUT_RATE)]
     if rate != 1.0:
@@ -76,9 +76,9 @@ def _apply_rate_and_pitch(wav: Path, rate: float, pitch: float, spec: str) -> tu
     return np.ascontiguousarray(samples[:, 0]), sample_rate
 
 
-def _run(command: list[str], spec: str, **kwargs) -> str:
+def _run(command: list[str], spec: str) -> str:
     try:
-        result = subprocess.run(command, capture_output=True, text=True, **kwargs)
+        result = subprocess.run(command, capture_output=True, text=True)
     except FileNotFoundError:
         raise VoiceError(f"{spec}: `{command[0]}` is not installed (run `make system-deps`)") from None
     if result.returncode != 0:

@@ -2,15 +2,16 @@
 SHELL := /bin/bash
 VENV := .venv
 PYTHON := $(VENV)/bin/python
-DEMO := egs/yesno/asr1
+DEMO := egs/tts_digits/asr1
 
 .PHONY: install system-deps demo test test-fast clean slurm-cluster
 
 install: $(VENV)/.installed
 
-# Debian tools the recipes call (sox for `cmd |` pipes in wav.scp, ffmpeg for other containers).
+# Debian tools the recipes call (sox for `cmd |` pipes in wav.scp, ffmpeg for other containers) and the TTS
+# engines of `asrkit synth`: espeak-ng, flite, festival with its English voices kal, ked and slt.
 system-deps:
-	@bash bin/install_system_deps.sh sox ffmpeg
+	@bash bin/install_system_deps.sh sox ffmpeg espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
 
 $(VENV)/.installed: pyproject.toml | system-deps
 	python3 -m venv $(VENV)

@@ -25,7 +25,7 @@ def read_audio(wav_scp_value: str, fs: int | None = None) -> tuple[np.ndarray, i
     """Mono float32 samples and their rate, resampled to fs when fs is given."""
     samples, rate = _decode(wav_scp_value.strip())
     if fs is not None and fs != rate:
-        samples, rate = _resample(samples, rate, fs), fs
+        samples, rate = resample(samples, rate, fs), fs
     return samples, rate
 
 
@@ -108,7 +108,7 @@ def _run_pipe(command: str) -> bytes:
     return result.stdout
 
 
-def _resample(samples: np.ndarray, rate: int, fs: int) -> np.ndarray:
+def resample(samples: np.ndarray, rate: int, fs: int) -> np.ndarray:
     # Imported here: torch takes seconds to import and only resampling needs it.
     import torch
     import torchaudio.functional

@@ -234,6 +234,108 @@ def import_model(
         fail(f"import: {error}")
     typer.echo(f"import: wrote {out_dir}")
 
+# --- Neural TTS: CTC forced alignment, FastSpeech2 training, intelligibility --------------------------------------
+
+
+@app.command()
+def align(
+    data_dir: Path = ExistingDir,
+    asr_exp: Path = typer.Argument(..., exists=True, file_okay=False, help="Trained char-token ASR exp dir (the aligner)."),
+    out_dir: Path = typer.Argument(..., help="Gets durations (uttid d1 d2 ...) and tokens.txt."),
+    config: Optional[Path] = typer.Option(None, exists=True, help="TTS YAML whose `features` set the TTS frame hop."),
+    model: str = typer.Option("valid.acc.ave.pth", help="Model file inside ASR_EXP."),
+):
+    """CTC forced alignment: per-token durations in TTS frames, summing to each utterance's mel frame count."""
+    from asrkit.align import align_data_dir
+    from asrkit.audio import AudioError
+    from asrkit.datadir import DataDirError
+    from asrkit.tts_model import TTSConfig
+
+    features = TTSConfig.load(config).feature_config if config else TTSConfig().feature_config
+    try:
+        durations = align_data_dir(data_dir, asr_exp, out_dir, features, model)
+    except (DataDirError, AudioError, ValueError) as error:
+        fail(f"align: {error}")
+    typer.echo(f"align: wrote {durations}")
+
+
+@app.command("tts-train")
+def tts_train(
+    data_dir: Path = ExistingDir,
+    exp_dir: Path = typer.Argument(..., help="TTS experiment dir."),
+    config: Path = typer.Option(..., exists=True, help="TTS YAML (FastSpeech2 `model`, `features`, training options)."),
+    alignment: Path = typer.Option(..., exists=True, file_okay=False, help="`asrkit align` output dir for DATA_DIR."),
+    resume: bool = typer.Option(False, help="Continue from EXP_DIR/checkpoint.pth if it exists."),
+):
+    """Train FastSpeech2 on a data dir of real speech, with durations from `asrkit align`."""
+    from asrkit.audio import AudioError
+    from asrkit.datadir import DataDirError
+    from asrkit.tts_train import train_tts
+
+    try:
+        model_file = train_tts(data_dir, exp_dir, config, alignment, resume=resume)
+    except (DataDirError, AudioError, ValueError) as error:
+        fail(f"tts-train: {error}")
+    typer.echo(f"tts-train: wrote {model_file}")
+
+
+@app.command("tts-eval")
+def tts_eval(
+    text: Path = typer.Argument(..., exists=True, dir_okay=False, help="Kaldi `text` file: uttid transcript."),
+    asr_exp: Path = typer.Argument(..., exists=True, file_okay=False, help="ASR exp dir that judges intelligibility."),
+    out_dir: Path = typer.Argument(..., help="Decode dir (text, score_wer/, ...); the synthesized speech goes to OUT_DIR/data."),
+    voice: str = typer.Option(..., help="A synth voice, e.g. model:exp/tts_train (a TTS exp dir) or espeak-ng:en-us."),
+    decode_config: Optional[Path] = typer.Option(None, exists=True, help="Decoding YAML."),
+):
+    """Intelligibility: synthesize TEXT with VOICE, decode it with ASR_EXP, score WER against TEXT."""
+    from asrkit.audio import AudioError
+    from asrkit.datadir import DataDirError
+    from asrkit.tts_eval import evaluate_voice
+    from asrkit.voices import VoiceError
+
+    try:
+        summary = evaluate_voice(text, asr_exp, out_dir, voice, decode_config)
+    except (VoiceError, DataDirError, AudioError) as error:
+        fail(f"tts-eval: {error}")
+    typer.echo(f"tts-eval: {voice}: WER {summary['wer']:.2f} % ({summary['n_sent']} utterances, {summary['n_words']} words)")
+
+
+@app.command()
+def synth(
+    text_file: Path = typer.Argument(..., exists=True, dir_okay=False, help="`uttid text` lines (or plain lines with --plain)."),
+    out_dir: Path = typer.Argument(..., help="Data dir to write (wav.scp, text, utt2spk, spk2utt, utt2dur)."),
+    voice: list[str] = typer.Option([], help="ENGINE:VOICE, e.g. espeak-ng:en-us+f3, flite:slt, festival:kal_diphone; repeatable."),
+    voices_file: Optional[Path] = typer.Option(None, exists=True, dir_okay=False, help="One voice spec per line (# comments)."),
+    plain: bool = typer.Option(False, help="TEXT_FILE has one text per line; ids utt000001, ... are generated."),
+    assign: str = typer.Option("every", help="every: each text by every voice; round-robin: text i by voice i mod V."),
+    rate_jitter: float = typer.Option(0.0, min=0.0, max=0.5, help="Speaking rate factor drawn from [1-x, 1+x] per utterance."),
+    pitch_jitter: float = typer.Option(0.0, min=0.0, max=0.5, help="Pitch factor drawn from [1-x, 1+x] per utterance."),
+    seed: int = typer.Option(0, help="Seed of the jitter (per utterance id, so any job split gives the same audio)."),
+    fs: int = typer.Option(16000, help="Sample rate of the audio written."),
+    audio_format: str = typer.Option("flac", help="flac or wav."),
+    audio_dir: Optional[Path] = typer.Option(None, help="Where audio goes (default OUT_DIR/audio), one folder per voice."),
+    nj: int = typer.Option(1, min=1, help="Number of jobs the utterances are split into."),
+    job: Optional[int] = typer.Option(None, min=1, help="Synthesize only this job's share; run once more without --job "
+                                                        "to write the data dir."),
+):
+    """Speak texts with TTS engine voices into a Kaldi data dir (audio done earlier is kept, so a re-run resumes).
+
+    Each voice is one speaker. Every voice is checked to be installed before any audio is written.
+    """
+    from asrkit.datadir import DataDirError
+    from asrkit.synth import Jitter, read_texts, read_voice_specs, synthesize_data_dir
+    from asrkit.voices import VoiceError
+
+    try:
+        voices = list(voice) + (read_voice_specs(voices_file) if voices_file else [])
+        done = synthesize_data_dir(read_texts(text_file, plain), voices, out_dir, audio_dir=audio_dir, nj=nj, job=job,
+                                   assign=assign, jitter=Jitter(rate_jitter, pitch_jitter, seed), fs=fs,
+                                   audio_format=audio_format)
+    except (VoiceError, DataDirError, ValueError) as error:
+        fail(f"synth: {error}")
+    where = f"job {job} of {nj}" if job else f"{out_dir}"
+    typer.echo(f"synth: {where}: synthesized {done} utterances")
+
 
 if __name__ == "__main__":
     app()

@@ -12,7 +12,8 @@ from asrkit.fileio import atomic_path  # noqa: E402
 
 def plot_history(history: list[dict], out_dir: Path):
     for metric in ("loss", "acc"):
-        _plot_metric(history, metric, Path(out_dir) / f"{metric}.png")
+        if metric in history[0]["train"]:  # TTS has no accuracy
+            _plot_metric(history, metric, Path(out_dir) / f"{metric}.png")
 
 
 def _plot_metric(history, metric, out):

@@ -42,3 +42,69 @@ def yesno_recipe(tmp_path_factory) -> Path:
     recipe = tmp_path_factory.mktemp("yesno") / "asr1"
     run_recipe("yesno", recipe, YESNO=str(yesno))
     return recipe
+
+
+# --- GRID s1 fixtures for the TTS tests: a tiny CTC aligner, its alignment and a tiny FastSpeech2 -------------------
+
+TINY_ASR = {
+    "seed": 0, "max_epoch": 3, "batch_frames": 4000, "lr": 0.002, "warmup_steps": 5, "keep_nbest": 1,
+    "model": {"input_size": 80, "ctc_weight": 0.5,
+              "encoder": {"output_size": 32, "attention_heads": 2, "num_blocks": 1, "linear_units": 64,
+                          "cgmlp_linear_units": 64, "cgmlp_conv_kernel": 7, "input_layer": "conv2d"},
+              "decoder": {"attention_heads": 2, "linear_units": 64, "num_blocks": 1}},
+}
+TINY_TTS = {
+    "seed": 0, "max_epoch": 12, "batch_frames": 4000, "lr": 0.003, "warmup_steps": 4, "keep_nbest": 2, "valid_utts": 2,
+    "model": {"adim": 32, "aheads": 2, "elayers": 1, "eunits": 64, "dlayers": 1, "dunits": 64, "postnet_layers": 0,
+              "duration_predictor_chans": 32, "pitch_predictor_chans": 32, "energy_predictor_chans": 32},
+    "vocoder": {"griffin_lim_iters": 4},
+}
+
+
+def grid_data_dir(out: Path, count: int) -> Path:
+    """The first `count` GRID s1 utterances (sorted ids) as a data dir; transcripts from the word alignments."""
+    from asrkit.datadir import write_data_dir
+
+    grid = shared_corpus("grid_s1")
+    flacs = sorted((grid / "audio").glob("*.flac"))[:count]
+    text = {}
+    for flac in flacs:
+        words = [line.split()[2] for line in (grid / "align" / f"{flac.stem}.align").read_text().splitlines()]
+        text[flac.stem] = " ".join(w for w in words if w != "sil")
+    write_data_dir(out, {f.stem: str(f) for f in flacs}, text, {f.stem: "s1" for f in flacs})
+    return out
+
+
+@pytest.fixture(scope="session")
+def grid_aligned(tmp_path_factory) -> dict:
+    """12 GRID s1 utterances, a tiny char CTC model trained on them, and its alignment (paths by name)."""
+    import yaml
+
+    from asrkit.align import align_data_dir
+    from asrkit.features import FbankConfig, compute_cmvn_stats, compute_fbank_job, merge_fbank_jobs
+    from asrkit.tokens import build_token_list
+    from asrkit.trainer import Inputs, train
+    from asrkit.tts_model import TTSConfig
+
+    root = tmp_path_factory.mktemp("grid")
+    data = grid_data_dir(root / "data", 12)
+    compute_fbank_job(data, root / "fbank", FbankConfig())
+    merge_fbank_jobs(data, root / "fbank", 1)
+    compute_cmvn_stats(data, root / "cmvn.npz")
+    tokens = build_token_list(data / "text", root / "tokens", "char")
+    (root / "fbank.yaml").write_text(yaml.safe_dump(FbankConfig().__dict__))
+    (root / "asr.yaml").write_text(yaml.safe_dump(TINY_ASR))
+    (root / "tts.yaml").write_text(yaml.safe_dump(TINY_TTS))
+    train(root / "asr", root / "asr.yaml", Inputs(data, data, tokens, root / "cmvn.npz", "char", None, root / "fbank.yaml"))
+    align_data_dir(data, root / "asr", root / "align", TTSConfig.load(root / "tts.yaml").feature_config)
+    return {"root": root, "data": data, "asr": root / "asr", "align": root / "align", "tts_config": root / "tts.yaml"}
+
+
+@pytest.fixture(scope="session")
+def grid_tts(grid_aligned) -> Path:
+    """A tiny FastSpeech2 trained on the 12 aligned GRID utterances (its exp dir)."""
+    from asrkit.tts_train import train_tts
+
+    exp = grid_aligned["root"] / "tts"
+    train_tts(grid_aligned["data"], exp, grid_aligned["tts_config"], grid_aligned["align"])
+    return exp

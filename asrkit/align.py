@@ -1,0 +1,90 @@
+"""CTC forced alignment with a trained asrkit model: per-token durations in TTS frames, for FastSpeech2.
+
+The TTS token sequence of a transcript is its characters (the aligner's char token list, `<space>` between words)
+between two `<space>` tokens that stand for the leading and trailing silence. torchaudio's forced_align gives each
+character a span of encoder frames; the blank frames between two characters are split at their midpoint, blanks before
+the first character go to the leading silence and blanks after the last to the trailing one. The boundaries are then
+scaled from encoder frames (40 ms after conv2d subsampling) to TTS frames and rounded cumulatively, so the durations
+of an utterance sum exactly to its mel frame count.
+
+OUT/durations holds `uttid d1 d2 ...` (one duration per TTS token); OUT/tokens.txt is the aligner's token list, which
+the TTS model takes over as its input vocabulary.
+"""
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchaudio.functional as F
+
+from asrkit.audio import iter_utterance_audio
+from asrkit.datadir import DataDirError, load_data_dir, read_dict, write_table
+from asrkit.features import fbank, load_fbank_config
+from asrkit.progress import progress_bar
+from asrkit.tokens import SPACE, Tokenizer
+from asrkit.tts_features import TTSFeatureConfig
+
+
+def tts_token_ids(tokenizer: Tokenizer, text: str) -> list[int]:
+    """The token ids a TTS model reads for `text`: silence, the characters, silence."""
+    space = tokenizer.token_to_id[SPACE]
+    return [space, *tokenizer.encode(text), space]
+
+
+def token_spans(log_probs: torch.Tensor, targets: list[int]) -> list[tuple[int, int]]:
+    """(start, end) encoder frames of each target token, by CTC forced alignment of (frames, vocab) log-probs."""
+    if len(targets) == 0:
+        return []
+    alignment, scores = F.forced_align(log_probs.unsqueeze(0), torch.tensor([targets], dtype=torch.int32), blank=0)
+    return [(span.start, span.end) for span in F.merge_tokens(alignment[0], scores[0].exp(), blank=0)]
+
+
+def durations_from_spans(spans: list[tuple[int, int]], num_enc_frames: int, num_frames: int) -> list[int]:
+    """Durations in TTS frames of [leading silence, tokens..., trailing silence], summing to num_frames."""
+    inner = [(end + next_start) / 2 for (_, end), (next_start, _) in zip(spans[:-1], spans[1:])]
+    edges = [0.0, spans[0][0], *inner, spans[-1][1], num_enc_frames] if spans else [0.0, num_enc_frames]
+    boundaries = np.rint(np.array(edges) * num_frames / num_enc_frames).astype(int)
+    return np.diff(boundaries).tolist()
+
+
+@torch.no_grad()
+def align_data_dir(data_dir: Path, asr_exp: Path, out_dir: Path, tts_config: TTSFeatureConfig,
+                   model_file: str = "valid.acc.ave.pth") -> Path:
+    """Align every utterance of data_dir with the CTC model of asr_exp; writes OUT/durations and OUT/tokens.txt."""
+    from asrkit.trainer import load_trained
+
+    model, tokenizer = load_trained(Path(asr_exp), model_file)
+    if SPACE not in tokenizer.token_to_id or tokenizer.words or tokenizer.sp is not None:
+        raise ValueError(f"{asr_exp}: the aligner needs a char token list with {SPACE}")
+    fbank_config = load_fbank_config(Path(asr_exp) / "fbank.yaml")
+    data = load_data_dir(data_dir)
+    text = read_dict(Path(data_dir) / "text")
+    durations = {}
+    audio = iter_utterance_audio(data, fbank_config.fs)
+    for utt, samples in progress_bar(audio, total=len(data.utt_ids), description="align"):
+        feats = torch.from_numpy(fbank(samples, fbank_config)).unsqueeze(0)
+        enc, enc_lens = model.encode(feats, torch.tensor([feats.size(1)]))
+        log_probs = model.ctc.log_softmax(enc)[0, : enc_lens[0]]
+        targets = tokenizer.encode(text[utt])
+        if len(targets) > log_probs.size(0):
+            raise DataDirError(f"utterance '{utt}': {len(targets)} tokens do not fit in {log_probs.size(0)} encoder frames")
+        num_samples = round(len(samples) * tts_config.fs / fbank_config.fs)
+        spans = token_spans(log_probs, targets)
+        durations[utt] = durations_from_spans(spans, log_probs.size(0), tts_config.num_frames(num_samples))
+    out_dir = Path(out_dir)
+    write_table(out_dir / "durations", {utt: " ".join(map(str, d)) for utt, d in durations.items()})
+    shutil.copyfile(Path(asr_exp) / "tokens.txt", out_dir / "tokens.txt")
+    return out_dir / "durations"
+
+
+def read_durations(path: Path) -> dict[str, list[int]]:
+    """OUT/durations as written by align_data_dir; a malformed line is an error naming file and line."""
+    durations = {}
+    for line_no, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        utt, *values = line.split()
+        try:
+            durations[utt] = [int(v) for v in values]
+        except ValueError:
+            raise DataDirError(f"{path}:{line_no}: durations must be integers") from None
+    return durations

@@ -1,0 +1,115 @@
+"""espnet2's FastSpeech2 with its targets normalised: the model a TTS exp dir holds.
+
+FastSpeech2 regresses log-mel frames, per-token log F0 and energy; all three are normalised to zero mean and unit
+variance with statistics of the training set (as ESPnet's global_mvn does), so no loss term dominates by its scale.
+The input vocabulary is the aligner's char token list: 0 is padding (`<blank>`), the last id is FastSpeech2's eos.
+
+exp/tts_<tag>/ holds config.yaml (resolved), tokens.txt, stats.npz, checkpoint.pth, <N>epoch.pth (n-best by
+validation loss), valid.loss.ave.pth (their average), train.log and images/loss.png.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+from torch import nn
+
+from asrkit.tokens import Tokenizer
+from asrkit.tts_features import TTSFeatureConfig
+
+MODEL_FILE = "valid.loss.ave.pth"
+
+
+@dataclass
+class TTSConfig:
+    model: dict = field(default_factory=dict)  # espnet2 FastSpeech2 arguments (adim, elayers, ...)
+    features: dict = field(default_factory=dict)  # TTSFeatureConfig
+    vocoder: dict = field(default_factory=dict)  # TTSVocoder (griffin_lim_iters)
+    seed: int = 0
+    max_epoch: int = 30
+    batch_frames: int = 6000
+    lr: float = 0.002
+    warmup_steps: int = 200
+    grad_clip: float = 1.0
+    keep_nbest: int = 3
+    valid_utts: int = 20  # the last utterances (sorted ids) are held out to validate
+    inputs: dict = field(default_factory=dict)  # filled in the exp dir's copy: where the data came from
+
+    @classmethod
+    def load(cls, path) -> "TTSConfig":
+        with open(path, encoding="utf-8") as f:
+            conf = yaml.safe_load(f) or {}
+        unknown = set(conf) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"{path}: unknown TTS option(s): {', '.join(sorted(unknown))}")
+        return cls(**conf)
+
+    @property
+    def feature_config(self) -> TTSFeatureConfig:
+        return TTSFeatureConfig(**self.features)
+
+
+class Normalizer(nn.Module):
+    """Mean/std of one target, kept as buffers so they travel with the state dict."""
+
+    def __init__(self, mean: np.ndarray, std: np.ndarray):
+        super().__init__()
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
+        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32))
+
+    def forward(self, x):
+        return (x - self.mean) / self.std
+
+    def inverse(self, x):
+        return x * self.std + self.mean
+
+
+class TTSModel(nn.Module):
+    def __init__(self, config: TTSConfig, vocab_size: int, stats: dict[str, np.ndarray]):
+        super().__init__()
+        from espnet2.tts.fastspeech2.fastspeech2 import FastSpeech2
+
+        n_mels = config.feature_config.n_mels
+        self.fastspeech2 = FastSpeech2(idim=vocab_size, odim=n_mels, **config.model)
+        self.mel_norm = Normalizer(stats["mel_mean"], stats["mel_std"])
+        self.pitch_norm = Normalizer(stats["pitch_mean"], stats["pitch_std"])
+        self.energy_norm = Normalizer(stats["energy_mean"], stats["energy_std"])
+
+    def forward(self, text, text_lens, mel, mel_lens, durations, pitch, energy) -> dict:
+        """durations, pitch, energy: (B, tokens + 1) with FastSpeech2's eos last; returns the loss and its parts."""
+        token_lens = text_lens + 1
+        loss, stats, _ = self.fastspeech2(
+            text, text_lens, self.mel_norm(mel), mel_lens, durations, token_lens,
+            self.pitch_norm(pitch).unsqueeze(-1), token_lens, self.energy_norm(energy).unsqueeze(-1), token_lens)
+        return {"loss": loss, **{k: float(v) for k, v in stats.items() if k.endswith("_loss")}}
+
+    @torch.no_grad()
+    def synthesize(self, token_ids: list[int], speed: float = 1.0, pitch_shift: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+        """(frames, n_mels) log-mel and the per-token durations it was generated with (eos last).
+
+        speed > 1 speaks faster, pitch_shift scales F0: both change the predictions, which a second pass then renders
+        (espnet2's own alpha would not report the durations it really used).
+        """
+        text = torch.tensor(token_ids, dtype=torch.long)
+        out = self.fastspeech2.inference(text)
+        if speed != 1.0 or pitch_shift != 1.0:
+            durations = torch.round(out["duration"].float() / speed).long()
+            log_f0 = self.pitch_norm.inverse(out["pitch"]) + float(np.log(pitch_shift))
+            out = self.fastspeech2.inference(text, durations=durations, pitch=self.pitch_norm(log_f0),
+                                             energy=out["energy"], use_teacher_forcing=True)
+            out["duration"] = durations
+        return self.mel_norm.inverse(out["feat_gen"]), out["duration"]
+
+
+def load_tts(exp_dir: Path, model_file: str = MODEL_FILE) -> tuple[TTSModel, Tokenizer, TTSConfig]:
+    """A trained TTS exp dir's model (eval mode), its tokenizer and config."""
+    exp_dir = Path(exp_dir)
+    if not (exp_dir / "config.yaml").is_file():
+        raise FileNotFoundError(f"{exp_dir}: not a TTS exp dir (no config.yaml); train one with `asrkit tts-train`")
+    config = TTSConfig.load(exp_dir / "config.yaml")
+    tokenizer = Tokenizer(exp_dir / "tokens.txt", "char")
+    model = TTSModel(config, tokenizer.vocab_size, dict(np.load(exp_dir / "stats.npz")))
+    model.load_state_dict(torch.load(exp_dir / model_file, map_location="cpu"))
+    return model.eval(), tokenizer, config

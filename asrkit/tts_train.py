@@ -1,0 +1,182 @@
+"""`asrkit tts-train`: FastSpeech2 on a data dir of real speech, with durations from `asrkit align`.
+
+Targets (log-mel, token pitch and energy) are extracted once up front and kept in memory: a TTS corpus for one
+speaker is small, and extracting F0 every epoch would cost more than the tiny model's training step.
+The epoch loop is the ASR trainer's in shape and shares its parts (TrainingState's atomic checkpoints and n-best
+snapshots, average_nbest, WarmupLR, seeding, logging, the loss plot); it is separate because the batches and the
+model call differ and the n-best snapshots are ranked by validation loss, as TTS has no accuracy.
+"""
+
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+from espnet2.schedulers.warmup_lr import WarmupLR
+
+from asrkit.align import read_durations, tts_token_ids
+from asrkit.audio import iter_utterance_audio
+from asrkit.batching import bucket_batches, epoch_order, pad
+from asrkit.datadir import DataDirError, load_data_dir, read_dict
+from asrkit.fileio import atomic_path, atomic_write
+from asrkit.plots import plot_history
+from asrkit.progress import make_progress, progress_bar
+from asrkit.tokens import Tokenizer
+from asrkit.trainer import TrainingState, _set_up_logging, average_nbest, seed_everything
+from asrkit.tts_features import TTSFeatureExtractor
+from asrkit.tts_model import MODEL_FILE, TTSConfig, TTSModel
+
+log = logging.getLogger("asrkit.tts_train")
+
+
+@dataclass
+class Utterance:
+    tokens: np.ndarray  # (T_text,) ids
+    durations: np.ndarray  # (T_text + 1,) frames, eos last
+    mel: np.ndarray  # (frames, n_mels)
+    pitch: np.ndarray  # (T_text + 1,) token-averaged log F0
+    energy: np.ndarray  # (T_text + 1,)
+
+
+def load_utterances(data_dir: Path, alignment_dir: Path, tokenizer: Tokenizer, extractor: TTSFeatureExtractor) -> dict[str, Utterance]:
+    """Every utterance of data_dir with its tokens, durations and targets; a mismatch names the utterance."""
+    data = load_data_dir(data_dir)
+    text = read_dict(Path(data_dir) / "text")
+    durations = read_durations(Path(alignment_dir) / "durations")
+    missing = [utt for utt in data.utt_ids if utt not in durations]
+    if missing:
+        raise DataDirError(f"{alignment_dir}/durations: no durations for {len(missing)} utterance(s), e.g. '{missing[0]}'")
+    utts = {}
+    audio = iter_utterance_audio(data, extractor.config.fs)
+    for utt, samples in progress_bar(audio, total=len(data.utt_ids), description="tts features"):
+        tokens = tts_token_ids(tokenizer, text[utt])
+        if len(durations[utt]) != len(tokens):
+            raise DataDirError(f"utterance '{utt}': {len(durations[utt])} durations for {len(tokens)} tokens "
+                               f"(was {alignment_dir} aligned from this text?)")
+        utt_durations = [*durations[utt], 0]  # FastSpeech2's eos takes no frames
+        try:
+            mel, pitch, energy = extractor(samples, utt_durations)
+        except ValueError as error:
+            raise DataDirError(f"utterance '{utt}': {error}") from None
+        utts[utt] = Utterance(np.array(tokens), np.array(utt_durations), mel, pitch, energy)
+    return utts
+
+
+def target_stats(utts: list[Utterance]) -> dict[str, np.ndarray]:
+    """Mean and standard deviation of mel frames (per bin), and of pitch and energy over real tokens."""
+    mel = np.concatenate([u.mel for u in utts])
+    pitch = np.concatenate([u.pitch[:-1] for u in utts])
+    energy = np.concatenate([u.energy[:-1] for u in utts])
+    return {"mel_mean": mel.mean(0), "mel_std": mel.std(0) + 1e-5,
+            "pitch_mean": pitch.mean(), "pitch_std": pitch.std() + 1e-5,
+            "energy_mean": energy.mean(), "energy_std": energy.std() + 1e-5}
+
+
+def make_batch(utts: list[Utterance]):
+    """Padded (text, text_lens, mel, mel_lens, durations, pitch, energy) tensors."""
+    text, text_lens = pad([torch.from_numpy(u.tokens) for u in utts], 0)
+    mel, mel_lens = pad([torch.from_numpy(u.mel) for u in utts], 0.0)
+    durations, _ = pad([torch.from_numpy(u.durations) for u in utts], 0)
+    pitch, _ = pad([torch.from_numpy(u.pitch) for u in utts], 0.0)
+    energy, _ = pad([torch.from_numpy(u.energy) for u in utts], 0.0)
+    return text, text_lens, mel, mel_lens, durations, pitch, energy
+
+
+class LossRankedState(TrainingState):
+    """TrainingState whose n-best snapshots are the epochs of lowest validation loss."""
+
+    def nbest(self, n: int) -> list[int]:
+        ranked = sorted(self.history, key=lambda h: (h["valid"]["loss"], h["epoch"]))
+        return [h["epoch"] for h in ranked[:n]]
+
+
+def prepare_exp_dir(exp_dir: Path, config_file: Path, data_dir: Path, alignment_dir: Path) -> TTSConfig:
+    """Copy what synthesis needs (config, token list) into the exp dir, so it stands on its own."""
+    exp_dir.mkdir(parents=True, exist_ok=True)
+    config = TTSConfig.load(config_file)
+    config.features = config.feature_config.as_dict()  # defaults written out: synthesis must match training
+    shutil.copyfile(Path(alignment_dir) / "tokens.txt", exp_dir / "tokens.txt")
+    resolved = {**config.__dict__, "inputs": {"data": str(data_dir), "alignment": str(alignment_dir)}}
+    with atomic_write(exp_dir / "config.yaml") as f:
+        yaml.safe_dump(resolved, f, sort_keys=False)
+    return config
+
+
+def train_tts(data_dir: Path, exp_dir: Path, config_file: Path, alignment_dir: Path, resume: bool = False) -> Path:
+    exp_dir = Path(exp_dir)
+    config = prepare_exp_dir(exp_dir, config_file, data_dir, alignment_dir)
+    _set_up_logging(exp_dir / "train.log", is_main=True)
+    tokenizer = Tokenizer(exp_dir / "tokens.txt", "char")
+    utts = load_utterances(data_dir, alignment_dir, tokenizer, TTSFeatureExtractor(config.feature_config))
+    ids = sorted(utts)
+    if len(ids) <= config.valid_utts:
+        raise ValueError(f"{data_dir}: {len(ids)} utterances leave none to train on after {config.valid_utts} for validation")
+    train_ids, valid_ids = ids[: len(ids) - config.valid_utts], ids[len(ids) - config.valid_utts :]
+    stats = target_stats([utts[u] for u in train_ids])
+    with atomic_path(exp_dir / "stats.npz") as tmp, open(tmp, "wb") as f:
+        np.savez(f, **stats)
+
+    seed_everything(config.seed)
+    model = TTSModel(config, tokenizer.vocab_size, stats)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    scheduler = WarmupLR(optimizer, warmup_steps=config.warmup_steps)
+    state = LossRankedState()
+    if resume and (exp_dir / "checkpoint.pth").exists():
+        state = LossRankedState.restore(exp_dir / "checkpoint.pth", model, optimizer, scheduler)
+        log.info(f"resumed after epoch {state.epoch}")
+    log.info(f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters; "
+             f"{len(train_ids)} train / {len(valid_ids)} valid utterances")
+    frames = {u: len(utts[u].mel) for u in train_ids}
+    batches = bucket_batches(frames, config.batch_frames)
+    for epoch in range(state.epoch + 1, config.max_epoch + 1):
+        seed_everything(config.seed * 1000 + epoch)
+        order = [[utts[u] for u in batch] for batch in epoch_order(batches, config.seed, epoch)]
+        train_stats = _train_epoch(model, order, optimizer, scheduler, config.grad_clip, epoch)
+        valid_stats = validate(model, [utts[u] for u in valid_ids], config.batch_frames)
+        state.record(epoch, train_stats, valid_stats)
+        log.info(f"epoch {epoch}: train {_fmt(train_stats)} | valid {_fmt(valid_stats)}")
+        state.save(exp_dir, model, optimizer, scheduler, config.keep_nbest)
+        plot_history(state.history, exp_dir / "images")
+    average_nbest(exp_dir, state.nbest(config.keep_nbest), exp_dir / MODEL_FILE)
+    return exp_dir / MODEL_FILE
+
+
+def _train_epoch(model: TTSModel, batches: list[list[Utterance]], optimizer, scheduler, grad_clip: float, epoch: int) -> dict:
+    model.train()
+    totals, count, start = {}, 0, time.time()
+    with make_progress() as progress:
+        task = progress.add_task(f"epoch {epoch}", total=len(batches), status="")
+        for batch in batches:
+            stats = model(*make_batch(batch))
+            optimizer.zero_grad()
+            stats["loss"].backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+            optimizer.step()
+            scheduler.step()
+            _accumulate(totals, stats, len(batch))
+            count += len(batch)
+            progress.update(task, advance=1, status=f"loss {totals['loss'] / count:.3f} {count / (time.time() - start):.0f} utt/s")
+    return {key: value / count for key, value in totals.items()}
+
+
+@torch.no_grad()
+def validate(model: TTSModel, utts: list[Utterance], batch_frames: int) -> dict[str, float]:
+    model.eval()
+    totals = {}
+    frames = {i: len(u.mel) for i, u in enumerate(utts)}
+    for batch in bucket_batches(frames, batch_frames):
+        _accumulate(totals, model(*make_batch([utts[i] for i in batch])), len(batch))
+    return {key: value / len(utts) for key, value in totals.items()}
+
+
+def _accumulate(totals: dict, stats: dict, weight: int):
+    for key, value in stats.items():
+        totals[key] = totals.get(key, 0.0) + float(value) * weight
+
+
+def _fmt(stats: dict) -> str:
+    return " ".join(f"{k} {v:.4f}" for k, v in stats.items())

@@ -1,0 +1,32 @@
+#!/usr/bin/env python3
+"""How far the CTC alignment's word boundaries fall from GRID's own word alignments (align/ID.align, 1/25000 s).
+
+Usage: local/word_boundary_error.py ALIGN_DIR DATA_DIR GRID_S1 TTS_CONFIG
+A word starts at its first character's first frame and ends at the last frame of its last character.
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from asrkit.align import read_durations
+from asrkit.datadir import read_dict
+from asrkit.tts_model import TTSConfig
+
+align_dir, data_dir, grid = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+features = TTSConfig.load(sys.argv[4]).feature_config
+hop_s = features.hop_length / features.fs
+text = read_dict(data_dir / "text")
+errors = []
+for utt, durations in read_durations(align_dir / "durations").items():
+    rows = [line.split() for line in (grid / "align" / f"{utt.removeprefix('s1_')}.align").read_text().splitlines()]
+    reference = [(int(start) / 25000, int(end) / 25000) for start, end, word in rows if word != "sil"]
+    bounds = np.cumsum([0, *durations]) * hop_s  # token i spans bounds[i]..bounds[i+1]; token 0 is the silence
+    token = 1
+    for word, (start, end) in zip(text[utt].split(), reference):
+        errors += [abs(bounds[token] - start), abs(bounds[token + len(word)] - end)]
+        token += len(word) + 1  # the word's characters and the <space> after it
+errors = np.array(errors) * 1000
+print(f"{len(errors)} word boundaries: mean |error| {errors.mean():.0f} ms, median {np.median(errors):.0f} ms, "
+      f"{np.mean(errors <= 50) * 100:.0f} % within 50 ms")

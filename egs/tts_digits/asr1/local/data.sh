@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Synthetic connected-digit data dirs, in three steps:
+#   1. digit strings (conf/data.conf: counts, lengths, seed) -> data/local/{train,dev,test}.text
+#   2. speech: train and dev round-robin over conf/voices_train.txt, test by every voice of
+#      conf/voices_heldout.txt -> data/{train,dev,test_heldout}, with `asrkit synth` in --nj jobs
+#   3. when db.sh finds real FSDD: its official test takes (0-4) of all speakers -> data/test_fsdd
+# Transcripts are digit words (zero ... nine; "oh" is not used, as in FSDD).
+set -euo pipefail
+. ./path.sh
+. ./cmd.sh
+. ./db.sh
+. conf/data.conf
+nj=2
+. parse_options.sh
+
+mkdir -p data/local
+python3 - data/local "${seed}" "${min_digits}" "${max_digits}" train="${n_train}" dev="${n_dev}" test="${n_test}" <<'PY'
+import random
+import sys
+from asrkit.datadir import write_table
+
+out, seed, shortest, longest, *counts = sys.argv[1:]
+WORDS = "zero one two three four five six seven eight nine".split()
+rng = random.Random(int(seed))
+for name, count in (item.split("=") for item in counts):
+    texts = {f"{name}{i:05d}": " ".join(rng.choice(WORDS) for _ in range(rng.randint(int(shortest), int(longest))))
+             for i in range(int(count))}
+    write_table(f"{out}/{name}.text", texts)
+PY
+
+synth() {  # synth TEXT DATA_DIR VOICES_FILE ASSIGN: the jobs, then one run that writes the data dir
+  local opts=(--voices-file "$3" --assign "$4" --rate-jitter "${rate_jitter}" --pitch-jitter "${pitch_jitter}"
+              --seed "${seed}" --nj "${nj}")
+  ${train_cmd} --num-threads 1 JOB=1:${nj} "$2/log/synth.JOB.log" asrkit synth "${opts[@]}" --job JOB "$1" "$2"
+  asrkit synth "${opts[@]}" "$1" "$2"
+}
+synth data/local/train.text data/train conf/voices_train.txt round-robin
+synth data/local/dev.text data/dev conf/voices_train.txt round-robin
+synth data/local/test.text data/test_heldout conf/voices_heldout.txt every
+
+if [ -d "${FSDD}/recordings" ]; then
+  python3 - "${FSDD}/recordings" data/test_fsdd <<'PY'
+import sys
+from pathlib import Path
+from asrkit.datadir import write_data_dir
+
+recordings, out = Path(sys.argv[1]).resolve(), sys.argv[2]
+WORDS = "zero one two three four five six seven eight nine".split()
+# {digit}_{speaker}_{take}.wav; the official test set is takes 0-4. The 8 kHz audio is resampled by the fbank stage.
+utts = {}
+for wav in sorted(recordings.glob("*.wav")):
+    digit, speaker, take = wav.stem.split("_")
+    if int(take) < 5:
+        utts[f"{speaker}-{digit}_{int(take):02d}"] = (str(wav), WORDS[int(digit)], speaker)
+write_data_dir(out, {u: w for u, (w, _, _) in utts.items()}, {u: t for u, (_, t, _) in utts.items()},
+               {u: s for u, (_, _, s) in utts.items()})
+print(f"local/data.sh: {out}: {len(utts)} utterances")
+PY
+fi

@@ -1,0 +1,28 @@
+"""CTC forced alignment to TTS durations: exact frame sums, blanks shared out, one duration per TTS token."""
+
+import soundfile
+
+from asrkit.align import durations_from_spans, read_durations, tts_token_ids
+from asrkit.datadir import read_dict
+from asrkit.tokens import Tokenizer
+from asrkit.tts_model import TTSConfig
+
+
+def test_blanks_go_to_neighbours_and_durations_fill_the_utterance():
+    # 10 encoder frames: silence 0-2, token A at 2-3, blanks 3-5, token B at 5-6, trailing blanks 6-10.
+    durations = durations_from_spans([(2, 3), (5, 6)], num_enc_frames=10, num_frames=10)
+    assert durations == [2, 2, 2, 4]  # A takes half of the gap (3-4), B the other half (4-6)
+    assert sum(durations_from_spans([(1, 2), (2, 4), (7, 8)], 9, 37)) == 37  # rescaled, still exact
+
+
+def test_alignment_of_grid_utterances_sums_to_their_mel_frames(grid_aligned):
+    durations = read_durations(grid_aligned["align"] / "durations")
+    text = read_dict(grid_aligned["data"] / "text")
+    wav_scp = read_dict(grid_aligned["data"] / "wav.scp")
+    tokenizer = Tokenizer(grid_aligned["align"] / "tokens.txt", "char")
+    features = TTSConfig.load(grid_aligned["tts_config"]).feature_config
+    assert sorted(durations) == sorted(text)
+    for utt, d in durations.items():
+        assert len(d) == len(tts_token_ids(tokenizer, text[utt])) == len(text[utt]) + 2
+        assert sum(d) == features.num_frames(soundfile.info(wav_scp[utt]).frames)
+        assert min(d) >= 0

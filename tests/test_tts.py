@@ -1,0 +1,67 @@
+"""FastSpeech2 on GRID s1: training lowers the loss, synthesis lasts what its durations say, a model voice makes a
+valid data dir, tts-eval scores it."""
+
+import json
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from asrkit.cli import app
+from asrkit.datadir import validate_data_dir
+from asrkit.tts_voice import ModelVoice
+
+
+def test_training_loss_falls(grid_tts):
+    history = torch.load(grid_tts / "checkpoint.pth", weights_only=False)["history"]
+    first, last = history[0]["train"]["loss"], history[-1]["train"]["loss"]
+    assert last < 0.7 * first, f"train loss {first:.3f} -> {last:.3f}"
+    assert (grid_tts / "valid.loss.ave.pth").is_file() and (grid_tts / "images" / "loss.png").is_file()
+
+
+@pytest.mark.parametrize("rate", [1.0, 1.5])
+def test_synthesized_length_is_the_predicted_durations(grid_tts, rate):
+    voice = ModelVoice(grid_tts)
+    samples, fs, durations = voice.synthesize_with_durations("bin blue at f two now", rate=rate)
+    hop = voice.features.hop_length
+    assert fs == voice.features.fs and sum(durations) > 0
+    assert abs(len(samples) - sum(durations) * hop) <= hop
+
+
+def test_synth_with_a_model_voice_writes_a_valid_data_dir(grid_tts, tmp_path):
+    (tmp_path / "text").write_text("u1 bin blue at f two now\nu2 set white with p 9 soon\n")
+    result = CliRunner().invoke(app, ["synth", str(tmp_path / "text"), str(tmp_path / "synth"), "--voice", f"model:{grid_tts}",
+                                      "--rate-jitter", "0.1", "--pitch-jitter", "0.1"])
+    assert result.exit_code == 0, result.output
+    assert validate_data_dir(tmp_path / "synth", check_audio=True, fs=16000) == []
+    assert len((tmp_path / "synth" / "wav.scp").read_text().splitlines()) == 2
+
+
+def test_an_exp_dir_that_is_not_a_tts_is_refused(tmp_path):
+    (tmp_path / "text").write_text("u1 bin blue\n")
+    result = CliRunner().invoke(app, ["synth", str(tmp_path / "text"), str(tmp_path / "out"), "--voice", f"model:{tmp_path}"])
+    assert result.exit_code != 0 and "not a TTS exp dir" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_tts_eval_scores_the_synthesized_speech(grid_aligned, grid_tts, tmp_path):
+    (tmp_path / "text").write_text("u1 bin blue at f two now\n")
+    result = CliRunner().invoke(app, ["tts-eval", str(tmp_path / "text"), str(grid_aligned["asr"]), str(tmp_path / "eval"),
+                                      "--voice", f"model:{grid_tts}"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "eval" / "score_wer" / "summary.json").read_text())
+    assert summary["n_words"] == 6 and "WER" in result.output
+
+
+def test_tts_train_names_an_utterance_whose_durations_do_not_fit_its_text(grid_aligned, tmp_path):
+    bad = tmp_path / "align"
+    bad.mkdir()
+    (bad / "tokens.txt").write_bytes((grid_aligned["align"] / "tokens.txt").read_bytes())
+    lines = (grid_aligned["align"] / "durations").read_text().splitlines()
+    first = lines[0].split()
+    lines[0] = " ".join(first[:-1])  # one duration short
+    (bad / "durations").write_text("\n".join(lines) + "\n")
+    result = CliRunner().invoke(app, ["tts-train", str(grid_aligned["data"]), str(tmp_path / "exp"),
+                                      "--config", str(grid_aligned["tts_config"]), "--alignment", str(bad)])
+    assert result.exit_code != 0
+    assert f"utterance '{first[0]}'" in result.output and "durations for" in result.output

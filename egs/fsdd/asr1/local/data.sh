@@ -18,26 +18,20 @@ fi
 
 python3 - "${FSDD}/recordings" "${unseen_speaker}" <<'PY'
 import sys
-from pathlib import Path
-from asrkit.datadir import write_data_dir
+from asrkit.fsdd import OFFICIAL_TEST_TAKES, read_recordings, write_recordings
 
-recordings, unseen = Path(sys.argv[1]).resolve(), sys.argv[2]
-WORDS = "zero one two three four five six seven eight nine".split()
-sets = {"train": {}, "dev": {}, "test": {}, "test_unseen": {}}
-for wav in sorted(recordings.glob("*.wav")):
-    digit, speaker, take = wav.stem.split("_")
-    take = int(take)
-    if speaker == unseen:
-        name = "test_unseen"
-    elif take < 5:
-        name = "test"
+recordings, unseen = read_recordings(sys.argv[1]), sys.argv[2]
+sets = {"train": [], "dev": [], "test": [], "test_unseen": []}
+for rec in recordings:
+    if rec.speaker == unseen:
+        sets["test_unseen"].append(rec)
+    elif rec.take in OFFICIAL_TEST_TAKES:
+        sets["test"].append(rec)
     else:
-        name = "dev" if take < 7 else "train"
-    sets[name][f"{speaker}_{digit}_{take:02d}"] = (wav, WORDS[int(digit)], speaker)
+        sets["dev" if rec.take < 7 else "train"].append(rec)
 if not sets["test_unseen"]:
-    sys.exit(f"local/data.sh: no recordings of speaker '{unseen}' in {recordings}")
-for name, utts in sets.items():
-    write_data_dir(f"data/{name}", {u: str(w) for u, (w, _, _) in utts.items()},
-                   {u: t for u, (_, t, _) in utts.items()}, {u: s for u, (_, _, s) in utts.items()})
-    print(f"local/data.sh: data/{name}: {len(utts)} utterances")
+    sys.exit(f"local/data.sh: no recordings of speaker '{unseen}' in {sys.argv[1]}")
+for name, recs in sets.items():
+    write_recordings(f"data/{name}", recs)
+    print(f"local/data.sh: data/{name}: {len(recs)} utterances")
 PY

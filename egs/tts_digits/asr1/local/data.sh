@@ -41,19 +41,10 @@ synth data/local/test.text data/test_heldout conf/voices_heldout.txt every
 if [ -d "${FSDD}/recordings" ]; then
   python3 - "${FSDD}/recordings" data/test_fsdd <<'PY'
 import sys
-from pathlib import Path
-from asrkit.datadir import write_data_dir
+from asrkit.fsdd import OFFICIAL_TEST_TAKES, read_recordings, write_recordings
 
-recordings, out = Path(sys.argv[1]).resolve(), sys.argv[2]
-WORDS = "zero one two three four five six seven eight nine".split()
-# {digit}_{speaker}_{take}.wav; the official test set is takes 0-4. The 8 kHz audio is resampled by the fbank stage.
-utts = {}
-for wav in sorted(recordings.glob("*.wav")):
-    digit, speaker, take = wav.stem.split("_")
-    if int(take) < 5:
-        utts[f"{speaker}-{digit}_{int(take):02d}"] = (str(wav), WORDS[int(digit)], speaker)
-write_data_dir(out, {u: w for u, (w, _, _) in utts.items()}, {u: t for u, (_, t, _) in utts.items()},
-               {u: s for u, (_, _, s) in utts.items()})
-print(f"local/data.sh: {out}: {len(utts)} utterances")
+test = [rec for rec in read_recordings(sys.argv[1]) if rec.take in OFFICIAL_TEST_TAKES]
+write_recordings(sys.argv[2], test)
+print(f"local/data.sh: {sys.argv[2]}: {len(test)} utterances")
 PY
 fi

@@ -59,6 +59,15 @@ class ModelConfig:
         return cls(**conf)
 
 
+def _use_channels_last(module: nn.Module):
+    """oneDNN runs 2-D convolutions about 1.5x faster (forward + backward) with channels-last weights, and the
+    conv2d subsampling is half of a CPU training step (bench/README.md). Parameters keep their values, only the
+    memory layout changes; the activations follow the weights' layout."""
+    for conv in module.modules():
+        if isinstance(conv, nn.Conv2d):
+            conv.to(memory_format=torch.channels_last)
+
+
 class ASRModel(nn.Module):
     def __init__(self, config: ModelConfig, vocab_size: int, cmvn_stats: str | None = None):
         super().__init__()
@@ -68,6 +77,7 @@ class ASRModel(nn.Module):
         self.normalize = GlobalMVN(cmvn_stats) if cmvn_stats else None
         self.specaug = SpecAug(**config.specaug) if config.specaug else None
         self.encoder = ENCODERS[config.encoder_type](config.input_size, **config.encoder)
+        _use_channels_last(self.encoder)
         self.decoder = TransformerDecoder(vocab_size, self.encoder.output_size(), **config.decoder)
         self.ctc = CTC(vocab_size, self.encoder.output_size())
         self.aux_heads = nn.ModuleList(self._make_head(layer) for layer in config.decred.layers)

@@ -1,21 +1,23 @@
 #!/usr/bin/env python3
 """Training speed and memory, asrkit vs espnet2.bin.asr_train: same model, data, batches and optimiser.
 
-    .venv/bin/python bench/train.py [--epochs 3] [--max-utts N] [--num-threads 2]
+    .venv/bin/python bench/train.py [--epochs 3] [--repeats 2] [--max-utts N] [--num-threads 2]
 
 Both train the FSDD recipe's model (without its DeCRED head, which ESPnet lacks) on the recipe's fbank features
 (ESPnet reads the same feats.scp as kaldi_ark) with the same global CMVN, Adam + warm-up schedule and batches of at
 most `batch_frames` padded frames (ESPnet: numel batches of batch_frames x 80 elements). Each runs as its own
-process with --num-threads threads. Throughput comes from the time between the first and the last epoch's end in
-each toolkit's log (start-up excluded, validation included); peak RSS is the whole process tree's, sampled.
+process with --num-threads threads. An epoch's time is the time between consecutive epoch ends in each toolkit's log
+(start-up excluded, validation and checkpointing included); the toolkits take turns --repeats times, and each
+figure is the median epoch over all of a toolkit's runs, so that a shared VM's drifting speed hits both alike.
+Peak RSS is the whole process tree's, sampled, the highest over the runs.
 """
 
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -74,12 +76,12 @@ def run_measured(command: list[str], log: Path, env: dict) -> int:
     return peak
 
 
-def epoch_seconds(log: Path, pattern: str, stamp_format: str) -> float:
-    """Mean time between consecutive epoch ends, from the log's timestamps."""
+def epoch_seconds(log: Path, pattern: str, stamp_format: str) -> list[float]:
+    """Times between consecutive epoch ends, from the log's timestamps."""
     stamps = [datetime.strptime(m.group(1), stamp_format) for m in re.finditer(pattern, log.read_text(), re.MULTILINE)]
     if len(stamps) < 2:
         raise RuntimeError(f"{log}: fewer than two epochs logged; use --epochs 2 or more")
-    return (stamps[-1] - stamps[0]).total_seconds() / (len(stamps) - 1)
+    return [(later - earlier).total_seconds() for earlier, later in zip(stamps, stamps[1:])]
 
 
 def asrkit_run(config: TrainConfig, train, valid, recipe, out, env):
@@ -139,6 +141,7 @@ def main():
     p = parser(__doc__.splitlines()[1])
     p.add_argument("--epochs", type=int, default=3, help="epochs each toolkit trains (at least 2)")
     p.add_argument("--max-utts", type=int, default=0, help="train on the first N utterances only (0: all)")
+    p.add_argument("--repeats", type=int, default=2, help="times each toolkit trains, taking turns")
     args = p.parse_args()
     start(args)
     recipe = fsdd_recipe()
@@ -149,15 +152,22 @@ def main():
     valid = recipe / config.inputs["valid_data"]
     utts = len(read_dict(train / "utt2num_frames"))
     env = {**os.environ, "OMP_NUM_THREADS": str(args.num_threads)}
-    results = {"asrkit": asrkit_run(config, train, valid, recipe, out, env),
-               "espnet": espnet_run(config, args.epochs, train, valid, recipe, out, env)}
+    runs = {"asrkit": lambda: asrkit_run(config, train, valid, recipe, out, env),
+            "espnet": lambda: espnet_run(config, args.epochs, train, valid, recipe, out, env)}
+    peaks, epochs = {name: 0 for name in runs}, {name: [] for name in runs}
+    for _ in range(args.repeats):
+        for name, run in runs.items():
+            peak_kb, epoch_s = run()
+            peaks[name] = max(peaks[name], peak_kb)
+            epochs[name] += epoch_s
     emit("train.utterances", utts, "utt")
-    for name, (peak_kb, epoch_s) in results.items():
-        emit(f"train.{name}.epoch", epoch_s, "s")
-        emit(f"train.{name}.throughput", utts / epoch_s, "utt/s")
-        emit(f"train.{name}.peak_rss", peak_kb / 1024**2, "GiB")
-    emit("train.throughput_ratio", results["espnet"][1] / results["asrkit"][1], "x")
-    emit("train.peak_rss_ratio", results["asrkit"][0] / results["espnet"][0], "x")
+    epoch = {name: statistics.median(seconds) for name, seconds in epochs.items()}
+    for name in runs:
+        emit(f"train.{name}.epoch", epoch[name], "s")
+        emit(f"train.{name}.throughput", utts / epoch[name], "utt/s")
+        emit(f"train.{name}.peak_rss", peaks[name] / 1024**2, "GiB")
+    emit("train.throughput_ratio", epoch["espnet"] / epoch["asrkit"], "x")
+    emit("train.peak_rss_ratio", peaks["asrkit"] / peaks["espnet"], "x")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """`asrkit` command line: one subcommand per recipe stage. Heavy imports happen inside each command."""
 
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -191,20 +192,23 @@ def results(recipe_dir: Path = typer.Argument(Path("."), exists=True, file_okay=
     typer.echo((write_results_md(recipe_dir)).read_text(encoding="utf-8"))
 
 
+class ModelFormat(str, Enum):
+    espnet = "espnet"
+
+
 @app.command("export")
 def export_model(
     exp_or_model: Path = typer.Argument(..., exists=True, help="Trained exp dir (its valid.acc.ave.pth) or a model file in one."),
     out_dir: Path = typer.Argument(..., help="Model dir to write (config.yaml, model .pth, tokens, stats)."),
-    format: str = typer.Option("espnet", help="Target toolkit; espnet (espnet2 ASR model dir) is the one there is."),
+    format: ModelFormat = typer.Option(ModelFormat.espnet, help="Target toolkit: espnet2 ASR model dir."),
 ):
     """Write a trained model in another toolkit's layout: espnet2's Speech2Text loads the espnet export.
 
-    The exported model reads asrkit's fbank features (frontend null); DeCRED heads are left out.
+    The exported model reads asrkit's fbank features (frontend null), or waveforms through espnet2's frontend when
+    it was imported with one; DeCRED heads are left out.
     """
     from asrkit.espnet_interop import InteropError, export_espnet
 
-    if format != "espnet":
-        fail(f"export: format '{format}' is not supported (espnet)")
     try:
         config = export_espnet(exp_or_model, out_dir)
     except InteropError as error:
@@ -217,17 +221,17 @@ def import_model(
     config_yaml: Path = typer.Argument(..., exists=True, dir_okay=False, help="espnet2 ASR config.yaml."),
     model_pth: Path = typer.Argument(..., exists=True, dir_okay=False, help="espnet2 model file (.pth)."),
     out_dir: Path = typer.Argument(..., help="asrkit exp dir to write."),
-    format: str = typer.Option("espnet", help="Source toolkit; espnet is the one there is."),
+    format: ModelFormat = typer.Option(ModelFormat.espnet, help="Source toolkit: espnet2 ASR model dir."),
 ):
     """Turn an espnet2 E-Branchformer/Conformer/Transformer CTC/attention model into an asrkit exp dir.
 
     `asrkit decode` uses the exp dir as it is; `asrkit train --init OUT_DIR/valid.acc.ave.pth` fine-tunes it.
-    The model must read precomputed features (input_size set in its config).
+    A model on precomputed features (input_size set) reads asrkit's fbank; one that reads waveforms through
+    espnet2's default frontend (the model zoo's layout) gets that frontend as OUT_DIR/fbank.yaml: decode computes
+    it from wav.scp, and `asrkit fbank --config OUT_DIR/fbank.yaml` writes it for fine-tuning.
     """
     from asrkit.espnet_interop import InteropError, import_espnet
 
-    if format != "espnet":
-        fail(f"import: format '{format}' is not supported (espnet)")
     try:
         import_espnet(config_yaml, model_pth, out_dir)
     except InteropError as error:

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 from espnet.nets.ctc_prefix_score import CTCPrefixScoreTH
 from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
 
 from asrkit.batch_encoding import encode_batch
 from asrkit.batching import FeatureSet
+from asrkit.config import load_config
 from asrkit.datadir import write_table
 from asrkit.incremental_decoder import IncrementalDecoder
 from asrkit.model import ASRModel
@@ -141,12 +141,7 @@ def _retire_ended(top_scores, tokens, yseq, ended, done, at_maxlen, eos):
 
 
 def load_decode_config(path) -> DecodeConfig:
-    with open(path, encoding="utf-8") as f:
-        conf = yaml.safe_load(f) or {}
-    unknown = set(conf) - set(DecodeConfig.__dataclass_fields__)
-    if unknown:
-        raise ValueError(f"{path}: unknown decoding option(s): {', '.join(sorted(unknown))}")
-    return DecodeConfig(**conf)
+    return load_config(DecodeConfig, path, "decoding")
 
 
 def decode_data_dir(model: ASRModel, tokenizer, data: FeatureSet, utts: list[str], config: DecodeConfig, out_dir):

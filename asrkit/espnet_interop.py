@@ -3,7 +3,10 @@
 The two toolkits build the same espnet2 modules under the same attribute names (normalize, encoder, decoder, ctc),
 so the parameters move over by name; only the configs are translated. asrkit models read precomputed Kaldi fbank,
 which in espnet2 terms is `frontend: null` with `input_size`; its global CMVN is `normalize: global_mvn` with the
-same feats_stats.npz layout. DeCRED heads are training-only and stay behind on export.
+same feats_stats.npz layout. DeCRED heads are training-only and stay behind on export. A model that reads waveforms
+through espnet2's `frontend: default` (the model zoo's usual layout) imports with that frontend as its fbank.yaml
+(`espnet_frontend:`), so `asrkit fbank --config EXP/fbank.yaml` and decode compute the features it was trained on,
+and exports with it again.
 
 An export dir holds config.yaml, the model file, tokens.txt, feats_stats.npz, bpe.model (sentencepiece models) and
 fbank.yaml (how asrkit computed the features). config.yaml is written last: its presence marks a finished export.
@@ -12,9 +15,11 @@ fbank.yaml (how asrkit computed the features). config.yaml is written last: its 
 import shutil
 from pathlib import Path
 
+import humanfriendly
 import torch
 import yaml
 
+from asrkit.features import FbankConfig, espnet_frontend, load_fbank_config
 from asrkit.fileio import atomic_path, atomic_write
 from asrkit.model import ENCODERS
 from asrkit.trainer import TrainConfig
@@ -48,6 +53,10 @@ def export_espnet(exp_or_model: Path, out_dir: Path) -> Path:
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     state = {k: v for k, v in torch.load(model_file, map_location="cpu").items() if not k.startswith("aux_heads.")}
+    frontend_conf = _espnet_frontend_conf(exp_dir)
+    if frontend_conf is not None:
+        # espnet2 loads strictly: its frontend's mel matrix is part of the model file.
+        state.update({f"frontend.{k}": v for k, v in espnet_frontend(frontend_conf).state_dict().items()})
     with atomic_path(out_dir / model_file.name) as tmp:
         torch.save(state, tmp)
     for source, target in ((exp_dir / "tokens.txt", "tokens.txt"), (exp_dir / "cmvn.npz", "feats_stats.npz"),
@@ -66,13 +75,15 @@ def espnet_config_from(config: TrainConfig, out_dir: Path) -> dict:
     model = config.model
     token_type = config.inputs.get("token_type", "char")
     has_cmvn = (out_dir / "feats_stats.npz").exists()
+    frontend_conf = _espnet_frontend_conf(out_dir)
     return {
         "token_list": (out_dir / "tokens.txt").read_text(encoding="utf-8").split("\n")[:-1],
         "token_type": ESPNET_TOKEN_TYPES[token_type],
         "bpemodel": str(out_dir / "bpe.model") if (out_dir / "bpe.model").exists() else None,
-        "input_size": model.get("input_size", 80),
-        "frontend": None,
-        "frontend_conf": {},
+        # Models on espnet2's own frontend (imported from the model zoo) read waveforms, as they did there.
+        "input_size": None if frontend_conf is not None else model.get("input_size", 80),
+        "frontend": "default" if frontend_conf is not None else None,
+        "frontend_conf": frontend_conf or {},
         "specaug": "specaug" if model.get("specaug") else None,
         "specaug_conf": model.get("specaug") or {},
         "normalize": "global_mvn" if has_cmvn else None,
@@ -91,6 +102,12 @@ def espnet_config_from(config: TrainConfig, out_dir: Path) -> dict:
         "ctc_conf": {},
         "init": None,
     }
+
+
+def _espnet_frontend_conf(model_dir: Path) -> dict | None:
+    """The espnet2 frontend_conf of a model that reads waveforms through espnet2's frontend (see fbank.yaml)."""
+    fbank_yaml = model_dir / "fbank.yaml"
+    return load_fbank_config(fbank_yaml).espnet_frontend if fbank_yaml.exists() else None
 
 
 def import_espnet(config_yaml: Path, model_pth: Path, out_dir: Path) -> Path:
@@ -112,6 +129,11 @@ def import_espnet(config_yaml: Path, model_pth: Path, out_dir: Path) -> Path:
         if keys:
             with atomic_path(out_dir / target) as tmp:
                 shutil.copyfile(_resolve_path(espnet, keys, config_yaml), tmp)
+    (out_dir / "fbank.yaml").unlink(missing_ok=True)
+    fbank = _frontend_fbank(espnet, config_yaml)
+    if fbank:
+        with atomic_write(out_dir / "fbank.yaml") as f:
+            yaml.safe_dump(fbank.__dict__, f, sort_keys=False)
     _import_state(model_pth, model, len(tokens), out_dir)
     inputs = {"token_type": token_type, "imported_from": str(config_yaml.resolve())}
     with atomic_write(out_dir / "config.yaml") as f:
@@ -121,10 +143,6 @@ def import_espnet(config_yaml: Path, model_pth: Path, out_dir: Path) -> Path:
 
 def asrkit_model_config(espnet: dict, config_yaml: Path) -> dict:
     """asrkit's `model:` section for an espnet2 ASR config, or InteropError naming what asrkit cannot run."""
-    if not espnet.get("input_size"):
-        # espnet2 ignores the frontend when input_size is set; without it the model reads waveforms.
-        raise InteropError(f"{config_yaml}: input_size: missing (frontend {espnet.get('frontend')}); asrkit imports "
-                           f"models on precomputed features only")
     for key in UNSUPPORTED_IF_SET:
         if espnet.get(key) is not None:
             raise InteropError(f"{config_yaml}: {key}: {espnet[key]} is not supported (must be null)")
@@ -135,7 +153,7 @@ def asrkit_model_config(espnet: dict, config_yaml: Path) -> dict:
             raise InteropError(f"{config_yaml}: {key}: {espnet.get(key)} is not supported (one of {allowed})")
     model_conf = espnet.get("model_conf") or {}
     return {
-        "input_size": espnet["input_size"],
+        "input_size": espnet.get("input_size") or _frontend_fbank(espnet, config_yaml).n_mels,
         "encoder_type": espnet["encoder"],
         "encoder": espnet.get("encoder_conf") or {},
         "decoder": espnet.get("decoder_conf") or {},
@@ -143,6 +161,23 @@ def asrkit_model_config(espnet: dict, config_yaml: Path) -> dict:
         "ctc_weight": model_conf.get("ctc_weight", 0.5),
         "lsm_weight": model_conf.get("lsm_weight", 0.0),
     }
+
+
+def _frontend_fbank(espnet: dict, config_yaml: Path) -> FbankConfig | None:
+    """The features a waveform-reading model (`frontend: default`, no input_size) computes, as asrkit's fbank
+    config; None for a model on precomputed features (espnet2 ignores the frontend when input_size is set)."""
+    if espnet.get("input_size"):
+        return None
+    if espnet.get("frontend") != "default":
+        raise InteropError(f"{config_yaml}: frontend: {espnet.get('frontend')} is not supported without input_size "
+                           f"(default, or precomputed features with input_size)")
+    frontend_conf = dict(espnet.get("frontend_conf") or {})
+    multichannel = frontend_conf.get("frontend_conf") or {}
+    if multichannel.get("use_wpe") or multichannel.get("use_beamformer"):
+        raise InteropError(f"{config_yaml}: frontend_conf.frontend_conf: multichannel WPE/beamforming is not supported")
+    fs = frontend_conf.get("fs", 16000)
+    return FbankConfig(fs=humanfriendly.parse_size(fs) if isinstance(fs, str) else int(fs),
+                       n_mels=frontend_conf.get("n_mels", 80), espnet_frontend=frontend_conf)
 
 
 def _asrkit_token_type(espnet: dict, config_yaml: Path) -> str:
@@ -180,7 +215,8 @@ def _import_state(model_pth: Path, model_config: dict, vocab_size: int, out_dir:
     """Check the parameters fit asrkit's model by building it, then keep them as the exp dir's model file."""
     from asrkit.model import ASRModel, ModelConfig
 
-    state = torch.load(model_pth, map_location="cpu")
+    # A waveform model's frontend (its mel matrix) is asrkit's feature extraction now, written to fbank.yaml.
+    state = {k: v for k, v in torch.load(model_pth, map_location="cpu").items() if not k.startswith("frontend.")}
     cmvn = out_dir / "cmvn.npz"
     asr = ASRModel(ModelConfig.from_dict(model_config), vocab_size, str(cmvn) if cmvn.exists() else None)
     try:

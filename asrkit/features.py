@@ -5,6 +5,7 @@ utterance ids and writes `FEATDIR/raw_fbank_<data>.J.{ark,scp}`. The scp is writ
 so its presence marks a finished job and a re-run skips it.
 """
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,8 +16,9 @@ import torchaudio
 import yaml
 
 from asrkit.audio import iter_utterance_audio
+from asrkit.config import load_config
 from asrkit.datadir import DataDir, load_data_dir, read_dict, write_table
-from asrkit.fileio import atomic_path, atomic_write
+from asrkit.fileio import atomic_path
 from asrkit.progress import progress_bar
 
 
@@ -26,15 +28,19 @@ class FbankConfig:
     n_mels: int = 80
     frame_length_ms: float = 25.0
     frame_shift_ms: float = 10.0
+    # espnet2 DefaultFrontend's frontend_conf (n_fft, hop_length, ...): its STFT log-mel instead of Kaldi's fbank,
+    # for models imported from ESPnet that read waveforms (asrkit/espnet_interop.py).
+    espnet_frontend: dict | None = None
 
 
 def load_fbank_config(path) -> FbankConfig:
-    with open(path, encoding="utf-8") as f:
-        return FbankConfig(**(yaml.safe_load(f) or {}))
+    return load_config(FbankConfig, path, "fbank")
 
 
 def fbank(samples: np.ndarray, config: FbankConfig) -> np.ndarray:
     """(num_samples,) float waveform in [-1, 1] at config.fs -> (num_frames, n_mels) log-mel fbank."""
+    if config.espnet_frontend is not None:
+        return espnet_log_mel(samples, config.espnet_frontend)
     # Kaldi computes on the 16-bit integer scale; keep its dynamic range so stats match Kaldi's.
     waveform = torch.from_numpy(samples).float().unsqueeze(0) * 32768
     feats = torchaudio.compliance.kaldi.fbank(
@@ -47,6 +53,27 @@ def fbank(samples: np.ndarray, config: FbankConfig) -> np.ndarray:
         energy_floor=0.0,
     )
     return feats.numpy()
+
+
+def espnet_frontend(frontend_conf: dict) -> torch.nn.Module:
+    """espnet2's DefaultFrontend (STFT, power, log-mel) for a frontend_conf, built once per conf."""
+    return _build_espnet_frontend(yaml.safe_dump(frontend_conf, sort_keys=True))
+
+
+@functools.cache
+def _build_espnet_frontend(frontend_conf_yaml: str) -> torch.nn.Module:
+    from espnet2.asr.frontend.default import DefaultFrontend
+
+    return DefaultFrontend(**yaml.safe_load(frontend_conf_yaml)).eval()
+
+
+@torch.no_grad()
+def espnet_log_mel(samples: np.ndarray, frontend_conf: dict) -> np.ndarray:
+    """What espnet2's DefaultFrontend computes from one utterance's waveform, as Speech2Text feeds it."""
+    frontend = espnet_frontend(frontend_conf)
+    waveform = torch.from_numpy(samples).float().unsqueeze(0)
+    feats, _ = frontend(waveform, torch.tensor([waveform.shape[1]]))
+    return feats[0].numpy()
 
 
 def job_share(utt_ids: list[str], nj: int, job: int) -> list[str]:

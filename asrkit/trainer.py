@@ -25,6 +25,7 @@ import yaml
 from espnet2.schedulers.warmup_lr import WarmupLR
 
 from asrkit.batching import FeatureSet, bucket_batches, epoch_order
+from asrkit.config import load_config
 from asrkit.fileio import atomic_path, atomic_write
 from asrkit.model import ASRModel, ModelConfig
 from asrkit.plots import plot_history
@@ -49,12 +50,7 @@ class TrainConfig:
 
     @classmethod
     def load(cls, path) -> "TrainConfig":
-        with open(path, encoding="utf-8") as f:
-            conf = yaml.safe_load(f)
-        unknown = set(conf) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"{path}: unknown training option(s): {', '.join(sorted(unknown))}")
-        return cls(**conf)
+        return load_config(cls, path, "training")
 
 
 @dataclass

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 from torch import nn
 
+from asrkit.config import load_config
 from asrkit.tokens import Tokenizer
 from asrkit.tts_features import TTSFeatureConfig
 
@@ -39,12 +39,7 @@ class TTSConfig:
 
     @classmethod
     def load(cls, path) -> "TTSConfig":
-        with open(path, encoding="utf-8") as f:
-            conf = yaml.safe_load(f) or {}
-        unknown = set(conf) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"{path}: unknown TTS option(s): {', '.join(sorted(unknown))}")
-        return cls(**conf)
+        return load_config(cls, path, "TTS")
 
     @property
     def feature_config(self) -> TTSFeatureConfig:

@@ -86,6 +86,13 @@ def _run(command: list[str], spec: str) -> str:
     return result.stdout
 
 
+def _text_file(text: str, tmp: Path) -> Path:
+    """The text as a file for an engine to read: on the command line, a text starting with "-" would be an option."""
+    path = tmp / "text.txt"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def _require(name: str, available, spec: str, what: str):
     if name not in available:
         raise VoiceError(f"{spec}: {what} '{name}' is not installed; installed: {' '.join(sorted(available))}")
@@ -108,9 +115,7 @@ class EspeakVoice(Voice):
         self.voice = voice
 
     def _speak(self, text, wav, tmp):
-        text_file = tmp / "text.txt"
-        text_file.write_text(text, encoding="utf-8")
-        _run(["espeak-ng", "-v", self.voice, "-f", str(text_file), "-w", str(wav)], self.spec)
+        _run(["espeak-ng", "-v", self.voice, "-f", str(_text_file(text, tmp)), "-w", str(wav)], self.spec)
 
 
 @functools.cache
@@ -140,10 +145,8 @@ class FliteVoice(Voice):
         self.voice = voice
 
     def _speak(self, text, wav, tmp):
-        text_file = tmp / "text.txt"
-        text_file.write_text(text, encoding="utf-8")
         # flite falls back to its default voice for an unknown name; the constructor has checked it.
-        _run(["flite", "-voice", self.voice, "-f", str(text_file), "-o", str(wav)], self.spec)
+        _run(["flite", "-voice", self.voice, "-f", str(_text_file(text, tmp)), "-o", str(wav)], self.spec)
 
 
 @functools.cache

@@ -281,7 +281,7 @@ def task_script(command: str, log: str, num_threads: int | None) -> str:
         + "SECONDS=0\n"
         + f"(\n{command}\n) >> {log} 2>&1\n"
         + "code=$?\n"
-        + f"printf '# Accounting: time=%s threads=%s\\n# Ended (code %s) at %s\\n'"
+        + "printf '# Accounting: time=%s threads=%s\\n# Ended (code %s) at %s\\n'"
         + f" \"$SECONDS\" {num_threads or 1} \"$code\" \"$(date)\" >> {log}\n"
         + 'exit "$code"\n'
     )

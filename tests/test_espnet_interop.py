@@ -2,21 +2,27 @@
 
 Export: the yesno recipe's trained model (with its DeCRED head) decoded by espnet2's own Speech2Text.
 Import: a Conformer model built by espnet2's own ASRTask from a config, decoded by asrkit and by Speech2Text,
-then fine-tuned by asrkit.
+then fine-tuned by asrkit; the same for a model that reads waveforms through espnet2's frontend, exported back.
 """
 
 import argparse
 import subprocess
 import sys
 
+from pathlib import Path
+
+import numpy as np
 import pytest
+import soundfile
 import torch
 import yaml
 
+from asrkit.audio import read_audio
 from asrkit.batching import FeatureSet
-from asrkit.datadir import read_dict
+from asrkit.datadir import load_data_dir, read_dict, write_data_dir
 from asrkit.decoding import DecodeConfig, decode_data_dir, load_decode_config
-from asrkit.espnet_interop import InteropError, import_espnet
+from asrkit.espnet_interop import InteropError, export_espnet, import_espnet
+from asrkit.features import espnet_log_mel, load_fbank_config
 from asrkit.trainer import Inputs, load_trained, train
 
 SPECIALS = ("<sos/eos>", "<blank>")
@@ -29,11 +35,12 @@ def speech2text(config_yaml, model_file, decode: DecodeConfig):
                        penalty=decode.length_bonus, maxlenratio=decode.maxlenratio, nbest=1, lm_weight=0.0)
 
 
-def espnet_1best(decoder, feats: FeatureSet, utts) -> dict[str, str]:
-    """Speech2Text's text per utterance; the stray <sos/eos> of ESPnet issue #4174 is not a word."""
+def espnet_1best(decoder, inputs: dict[str, np.ndarray]) -> dict[str, str]:
+    """Speech2Text's text per utterance (inputs: features, or waveforms for a model with a frontend); the stray
+    <sos/eos> of ESPnet issue #4174 is not a word."""
     texts = {}
-    for utt in utts:
-        text = decoder(torch.from_numpy(feats.load(utt)))[0][0]
+    for utt, speech in inputs.items():
+        text = decoder(torch.from_numpy(speech))[0][0]
         texts[utt] = " ".join(w for w in text.split() if w not in SPECIALS)
     return texts
 
@@ -56,7 +63,8 @@ def test_exported_model_decodes_the_same_in_speech2text(yesno_recipe, yesno_test
     decode = load_decode_config(yesno_recipe / "conf" / "decode.yaml")
     recipe_1best = read_dict(exp / "decode_decode_valid.acc.ave" / "test_yesno" / "text", allow_empty_value=True)
     ours = {utt: recipe_1best[utt] for utt in sorted(recipe_1best)[:8]}  # Speech2Text takes ~1 s an utterance
-    theirs = espnet_1best(speech2text(out / "config.yaml", out / "valid.acc.ave.pth", decode), yesno_test, ours)
+    theirs = espnet_1best(speech2text(out / "config.yaml", out / "valid.acc.ave.pth", decode),
+                          {utt: yesno_test.load(utt) for utt in ours})
     assert len(ours) == 8 and any(ours.values())
     assert theirs == ours
 
@@ -112,7 +120,7 @@ def test_imported_model_decodes_the_same_in_both(espnet_model, yesno_test, tmp_p
     decode_data_dir(model, tokenizer, short, sorted(short.num_frames), decode, tmp_path / "decode")
     ours = read_dict(tmp_path / "decode" / "text", allow_empty_value=True)
     theirs = espnet_1best(speech2text(espnet_model / "config.yaml", espnet_model / "valid.acc.ave.pth", decode),
-                          short, ours)
+                          {utt: short.load(utt) for utt in ours})
     assert len(ours) == 8
     assert theirs == ours
 
@@ -138,6 +146,69 @@ def test_unsupported_models_are_refused_by_name(espnet_model, tmp_path):
     (tmp_path / "rnn.yaml").write_text(yaml.safe_dump({**config, "encoder": "rnn"}))
     with pytest.raises(InteropError, match=r"rnn\.yaml: encoder: rnn is not supported"):
         import_espnet(tmp_path / "rnn.yaml", espnet_model / "valid.acc.ave.pth", tmp_path / "exp")
-    (tmp_path / "wave.yaml").write_text(yaml.safe_dump({**config, "input_size": None, "frontend": "default"}))
-    with pytest.raises(InteropError, match=r"wave\.yaml: input_size: missing \(frontend default\)"):
-        import_espnet(tmp_path / "wave.yaml", espnet_model / "valid.acc.ave.pth", tmp_path / "exp")
+    (tmp_path / "ssl.yaml").write_text(yaml.safe_dump({**config, "input_size": None, "frontend": "s3prl"}))
+    with pytest.raises(InteropError, match=r"ssl\.yaml: frontend: s3prl is not supported without input_size"):
+        import_espnet(tmp_path / "ssl.yaml", espnet_model / "valid.acc.ave.pth", tmp_path / "exp")
+
+
+# The model zoo's usual layout: waveforms in, espnet2's STFT log-mel frontend, global MVN over its output.
+WAVEFORM_FRONTEND = {"fs": "8k", "n_fft": 256, "win_length": 200, "hop_length": 80, "n_mels": 40}
+
+
+@pytest.fixture(scope="module")
+def short_yesno_audio(yesno_recipe, tmp_path_factory) -> Path:
+    """A data dir of 8 yesno test utterances cut to 1.2 s: an untrained model's search runs to the maximum length."""
+    data = load_data_dir(yesno_recipe / "data" / "test_yesno")
+    out = tmp_path_factory.mktemp("short_yesno")
+    wav_scp = {}
+    for utt in data.utt_ids[:8]:
+        samples, fs = read_audio(data.wav_scp[utt])
+        soundfile.write(out / f"{utt}.wav", samples[: int(1.2 * fs)], fs)
+        wav_scp[utt] = str(out / f"{utt}.wav")
+    write_data_dir(out / "data", wav_scp, {u: data.text[u] for u in wav_scp}, {u: data.utt2spk[u] for u in wav_scp})
+    return out / "data"
+
+
+@pytest.fixture(scope="module")
+def espnet_waveform_model(yesno_recipe, short_yesno_audio, tmp_path_factory):
+    """A Conformer model reading waveforms through espnet2's DefaultFrontend, with stats over that frontend's output."""
+    from espnet2.tasks.asr import ASRTask
+
+    out = tmp_path_factory.mktemp("espnet_waveform")
+    log_mels = [espnet_log_mel(read_audio(path)[0], WAVEFORM_FRONTEND)
+                for path in read_dict(short_yesno_audio / "wav.scp").values()]
+    frames = np.concatenate(log_mels).astype(np.float64)
+    np.savez(out / "feats_stats.npz", count=np.array(len(frames)), sum=frames.sum(0), sum_square=(frames**2).sum(0))
+    tokens = (yesno_recipe / "data" / "token_list" / "word" / "tokens.txt").read_text().split()
+    config = {**ESPNET_CONFIG, "input_size": None, "frontend": "default", "frontend_conf": WAVEFORM_FRONTEND,
+              "token_list": tokens, "normalize_conf": {"stats_file": str(out / "feats_stats.npz")}}
+    torch.manual_seed(0)
+    model = ASRTask.build_model(argparse.Namespace(**config))
+    torch.save(model.state_dict(), out / "valid.acc.ave.pth")
+    (out / "config.yaml").write_text(yaml.safe_dump(config))
+    return out
+
+
+def test_waveform_model_imports_decodes_the_same_and_exports_back(espnet_waveform_model, short_yesno_audio, tmp_path):
+    espnet_model = espnet_waveform_model
+    exp = import_espnet(espnet_model / "config.yaml", espnet_model / "valid.acc.ave.pth", tmp_path / "exp")
+    fbank_config = load_fbank_config(exp / "fbank.yaml")
+    assert (fbank_config.fs, fbank_config.n_mels, fbank_config.espnet_frontend) == (8000, 40, WAVEFORM_FRONTEND)
+    model, tokenizer = load_trained(exp)
+    # No feats.scp in the data dir: decode computes features from audio with the exp dir's fbank.yaml.
+    feats = FeatureSet.from_audio(short_yesno_audio, fbank_config)
+    decode = DecodeConfig(beam_size=4, ctc_weight=0.3)
+    decode_data_dir(model, tokenizer, feats, sorted(feats.num_frames), decode, tmp_path / "decode")
+    ours = read_dict(tmp_path / "decode" / "text", allow_empty_value=True)
+    waveforms = {utt: read_audio(path)[0] for utt, path in read_dict(short_yesno_audio / "wav.scp").items()}
+    theirs = espnet_1best(speech2text(espnet_model / "config.yaml", espnet_model / "valid.acc.ave.pth", decode),
+                          waveforms)
+    assert len(ours) == 8 and any(ours.values())
+    assert theirs == ours
+
+    back = tmp_path / "exported"
+    export_espnet(exp, back)
+    exported = yaml.safe_load((back / "config.yaml").read_text())
+    assert (exported["frontend"], exported["input_size"]) == ("default", None)
+    again = espnet_1best(speech2text(back / "config.yaml", back / "valid.acc.ave.pth", decode), waveforms)
+    assert again == ours

@@ -51,17 +51,19 @@ def fix_data(data_dir: Path = ExistingDir):
 def fbank(
     data_dir: Path = ExistingDir,
     feat_dir: Path = typer.Argument(..., help="Where the ark/scp files go."),
-    config: Optional[Path] = typer.Option(None, exists=True, help="YAML: fs, n_mels, frame_length_ms, frame_shift_ms."),
+    config: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
+                                          help="YAML: fs, n_mels, frame_length_ms, frame_shift_ms (Kaldi fbank), or "
+                                               "espnet_frontend (an imported model's EXP/fbank.yaml)."),
     nj: int = typer.Option(1, min=1, help="Number of jobs the data is split into."),
     job: int = typer.Option(1, min=1, help="Which job (1-based) this process computes."),
 ):
-    """Compute 80-dim log-mel fbank for one job's share of a data dir (skips a job already done)."""
+    """Compute log-mel fbank (80-dim Kaldi fbank by default) for one job's share of a data dir (skips a job already done)."""
     from asrkit.audio import AudioError
     from asrkit.features import FbankConfig, compute_fbank_job, load_fbank_config
 
     try:
         scp = compute_fbank_job(data_dir, feat_dir, load_fbank_config(config) if config else FbankConfig(), nj=nj, job=job)
-    except AudioError as error:
+    except (AudioError, ValueError) as error:
         fail(f"fbank: {error}")
     typer.echo(f"fbank: wrote {scp}")
 

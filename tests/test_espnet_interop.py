@@ -93,6 +93,18 @@ ESPNET_CONFIG = {
 }
 
 
+def build_espnet_model(config: dict, out: Path) -> Path:
+    """The model as espnet2's ASRTask builds it from `config`, saved in `out` the way its trainer saves it."""
+    from espnet2.tasks.asr import ASRTask
+
+    torch.manual_seed(0)
+    model = ASRTask.build_model(argparse.Namespace(**config))
+    speak_to_the_end(model)
+    torch.save(model.state_dict(), out / "valid.acc.ave.pth")
+    (out / "config.yaml").write_text(yaml.safe_dump(config))
+    return out
+
+
 def speak_to_the_end(model):
     """An untrained model's search ends at once, and empty 1-bests agree whatever the features; with <sos/eos>
     and CTC's <blank> pushed down its hypotheses run long and are scored against the encoder output."""
@@ -103,19 +115,12 @@ def speak_to_the_end(model):
 
 @pytest.fixture(scope="module")
 def espnet_model(yesno_recipe, tmp_path_factory):
-    """A Conformer CTC/attention model as espnet2 builds it from its config, saved the way its trainer saves it."""
-    from espnet2.tasks.asr import ASRTask
-
+    """A Conformer CTC/attention model on precomputed features."""
     out = tmp_path_factory.mktemp("espnet_conformer")
     tokens = (yesno_recipe / "data" / "token_list" / "word" / "tokens.txt").read_text().split()
     config = {**ESPNET_CONFIG, "token_list": tokens,
               "normalize_conf": {"stats_file": str(yesno_recipe / "data" / "train_nodev" / "cmvn.npz")}}
-    torch.manual_seed(0)
-    model = ASRTask.build_model(argparse.Namespace(**config))
-    speak_to_the_end(model)
-    torch.save(model.state_dict(), out / "valid.acc.ave.pth")
-    (out / "config.yaml").write_text(yaml.safe_dump(config))
-    return out
+    return build_espnet_model(config, out)
 
 
 def test_imported_model_decodes_the_same_in_both(espnet_model, yesno_test, tmp_path):
@@ -181,8 +186,6 @@ def short_yesno_audio(yesno_recipe, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def espnet_waveform_model(yesno_recipe, short_yesno_audio, tmp_path_factory):
     """A Conformer model reading waveforms through espnet2's DefaultFrontend, with stats over that frontend's output."""
-    from espnet2.tasks.asr import ASRTask
-
     out = tmp_path_factory.mktemp("espnet_waveform")
     log_mels = [espnet_log_mel(read_audio(path)[0], WAVEFORM_FRONTEND)
                 for path in read_dict(short_yesno_audio / "wav.scp").values()]
@@ -191,12 +194,7 @@ def espnet_waveform_model(yesno_recipe, short_yesno_audio, tmp_path_factory):
     tokens = (yesno_recipe / "data" / "token_list" / "word" / "tokens.txt").read_text().split()
     config = {**ESPNET_CONFIG, "input_size": None, "frontend": "default", "frontend_conf": WAVEFORM_FRONTEND,
               "token_list": tokens, "normalize_conf": {"stats_file": str(out / "feats_stats.npz")}}
-    torch.manual_seed(0)
-    model = ASRTask.build_model(argparse.Namespace(**config))
-    speak_to_the_end(model)
-    torch.save(model.state_dict(), out / "valid.acc.ave.pth")
-    (out / "config.yaml").write_text(yaml.safe_dump(config))
-    return out
+    return build_espnet_model(config, out)
 
 
 def test_waveform_model_imports_decodes_the_same_and_exports_back(espnet_waveform_model, short_yesno_audio, tmp_path):

@@ -5,12 +5,14 @@
 
 Counts the FLOPs of one training step (torch.utils.flop_counter) on a typical batch of the FSDD training set (the
 recipe's config, a median batch of its buckets), times the same step, and times a large float32 matmul as the
-CPU's practical peak. `flops.bound` is the utterance rate the model would reach at that peak.
+CPU's practical peak. `flops.bound` is the utterance rate the model would reach at that peak. Then it profiles the
+same steps (torch.profiler) and prints the operators that take the most of a step's time, `flops.op.<name>`.
 """
 
 import time
 
 import torch
+from torch.profiler import ProfilerActivity, profile
 from torch.utils.flop_counter import FlopCounterMode
 
 from common import emit, fsdd_recipe, parser, start
@@ -30,6 +32,17 @@ def seconds_per_call(fn, repeats: int) -> float:
     for _ in range(repeats):
         fn()
     return (time.perf_counter() - begin) / repeats
+
+
+def top_operators(step, steps: int, count: int = 8) -> list[tuple[str, float]]:
+    """The operators with the most self CPU time over `steps` calls of `step`, as (name, % of the total)."""
+    with profile(activities=[ProfilerActivity.CPU]) as profiler:
+        for _ in range(steps):
+            step()
+    events = profiler.key_averages()
+    total = sum(event.self_cpu_time_total for event in events)
+    ranked = sorted(events, key=lambda event: -event.self_cpu_time_total)[:count]
+    return [(event.key.removeprefix("aten::"), 100 * event.self_cpu_time_total / total) for event in ranked]
 
 
 def matmul_peak(size: int = 2048, repeats: int = 10) -> float:
@@ -63,6 +76,8 @@ def main():
     emit("flops.matmul_peak", peak / 1e9, "GFLOP/s")
     emit("flops.utilisation", 100 * flops / step_s / peak, "%")
     emit("flops.bound", peak / (flops / len(utts)), "utt/s")
+    for name, share in top_operators(lambda: training_step(model, batch), args.steps):
+        emit(f"flops.op.{name}", share, "%")
 
 
 if __name__ == "__main__":

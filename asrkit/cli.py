@@ -74,12 +74,12 @@ def merge_fbank(
     feat_dir: Path = typer.Argument(..., exists=True, file_okay=False),
     nj: int = typer.Option(1, min=1),
 ):
-    """Gather the fbank jobs' scps into DATA/feats.scp and DATA/utt2num_frames."""
+    """Gather the fbank jobs' scps into DATA/feats.scp and DATA/utt2num_frames, their config into DATA/fbank.yaml."""
     from asrkit.features import merge_fbank_jobs
 
     try:
         count = merge_fbank_jobs(data_dir, feat_dir, nj)
-    except FileNotFoundError as error:
+    except (FileNotFoundError, ValueError) as error:
         fail(f"merge-fbank: {error}")
     typer.echo(f"merge-fbank: {data_dir}/feats.scp: {count} utterances")
 
@@ -121,7 +121,8 @@ def train(
     token_type: str = typer.Option("char", help="char, word, bpe or unigram: how the token list was built."),
     bpe_model: Optional[Path] = typer.Option(None, exists=True, dir_okay=False, help="Sentencepiece model (bpe, unigram)."),
     fbank_config: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
-                                                help="The features' config, kept so decode can compute fbank from audio."),
+                                                help="The features' config, kept so decode can compute fbank from "
+                                                     "audio [default: TRAIN_DATA/fbank.yaml]."),
     resume: bool = typer.Option(False, help="Continue from EXP/checkpoint.pth if it exists."),
     init: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
                                         help="Fine-tune: start from this model file (e.g. an imported ESPnet model)."),
@@ -130,11 +131,15 @@ def train(
 
     Run under `torchrun --nproc_per_node N` for multi-process (DDP) training.
     """
+    from asrkit.datadir import DataDirError
     from asrkit.trainer import Inputs
     from asrkit.trainer import train as run_training
 
-    run_training(exp_dir, config, Inputs(train_data, valid_data, token_list, cmvn, token_type, bpe_model, fbank_config), resume=resume,
-                 init=init)
+    inputs = Inputs(train_data, valid_data, token_list, cmvn, token_type, bpe_model, fbank_config)
+    try:
+        run_training(exp_dir, config, inputs, resume=resume, init=init)
+    except DataDirError as error:
+        fail(f"train: {error}")
 
 
 @app.command()
@@ -149,13 +154,14 @@ def decode(
 ):
     """Joint CTC/attention beam search, several utterances per forward pass.
 
-    Reads DATA/feats.scp when the fbank stage ran; otherwise computes fbank from DATA/wav.scp.
+    Reads DATA/feats.scp when the fbank stage ran (refused when DATA/fbank.yaml differs from EXP/fbank.yaml);
+    otherwise computes fbank from DATA/wav.scp with EXP/fbank.yaml.
     """
     from asrkit.audio import AudioError
     from asrkit.batching import FeatureSet
     from asrkit.datadir import DataDirError
     from asrkit.decoding import DecodeConfig, decode_data_dir, load_decode_config
-    from asrkit.features import job_share, load_fbank_config
+    from asrkit.features import check_features_fit, job_share, load_fbank_config
     from asrkit.trainer import load_trained
 
     decode_config = load_decode_config(config) if config else DecodeConfig()
@@ -163,6 +169,7 @@ def decode(
     target = out_dir / "logdir" / f"output.{job}" if job else out_dir
     try:
         if (data_dir / "feats.scp").exists():
+            check_features_fit(data_dir, exp_dir / "fbank.yaml")
             data = FeatureSet.from_data_dir(data_dir)
         else:
             data = FeatureSet.from_audio(data_dir, load_fbank_config(exp_dir / "fbank.yaml"))

@@ -8,6 +8,7 @@ LC_ALL=C (byte) order, as described at https://kaldi-asr.org/doc/data_prep.html:
     text        utterance -> transcript
     utt2spk     utterance -> speaker        (spk2utt is its inverse)
     feats.scp, utt2dur, utt2num_samples, utt2num_frames: utterance -> value
+    fbank.yaml  not a table: the fbank config feats.scp was computed with (asrkit/features.py)
 
 The checks follow utils/validate_data_dir.sh and the repairs utils/fix_data_dir.sh.
 Every problem is reported as `FILE:LINE: problem` so an editor can jump to it.
@@ -26,6 +27,8 @@ UTTERANCE_FILES = ("text", "utt2spk", "feats.scp", "utt2dur", "utt2num_samples",
 SPEAKER_FILES = ("spk2gender", "cmvn.scp")
 RECORDING_FILES = ("reco2dur", "reco2file_and_channel")
 KNOWN_FILES = ("wav.scp", "segments", "spk2utt") + UTTERANCE_FILES + SPEAKER_FILES + RECORDING_FILES
+# Not a table: the fbank config feats.scp was computed with (asrkit/features.py), written by merge-fbank.
+DATA_FBANK_CONFIG = "fbank.yaml"
 
 # A mismatched file can differ in thousands of ids; the first few locate the cause.
 MAX_REPORTED_IDS = 10
@@ -213,7 +216,7 @@ def write_data_dir(path, wav_scp, text, utt2spk, segments=None, utt2dur=None):
     """
     data_dir = Path(path)
     data_dir.mkdir(parents=True, exist_ok=True)
-    for name in KNOWN_FILES:
+    for name in (*KNOWN_FILES, DATA_FBANK_CONFIG):
         (data_dir / name).unlink(missing_ok=True)
     write_table(data_dir / "wav.scp", wav_scp)
     write_table(data_dir / "text", text)

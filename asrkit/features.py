@@ -17,8 +17,8 @@ import yaml
 
 from asrkit.audio import iter_utterance_audio
 from asrkit.config import load_config
-from asrkit.datadir import DataDir, load_data_dir, read_dict, write_table
-from asrkit.fileio import atomic_path
+from asrkit.datadir import DATA_FBANK_CONFIG, DataDir, DataDirError, load_data_dir, read_dict, write_table
+from asrkit.fileio import atomic_path, atomic_write
 from asrkit.progress import progress_bar
 
 
@@ -84,18 +84,18 @@ def job_share(utt_ids: list[str], nj: int, job: int) -> list[str]:
     return utt_ids[(job - 1) * n // nj : job * n // nj]
 
 
-def part_paths(data_dir: Path, feat_dir: Path, job: int) -> tuple[Path, Path, Path]:
-    """A job's ark, frame counts and scp; the scp is written last and marks the job done."""
+def part_paths(data_dir: Path, feat_dir: Path, job: int) -> tuple[Path, Path, Path, Path]:
+    """A job's ark, frame counts, fbank config and scp; the scp is written last and marks the job done."""
     stem = f"raw_fbank_{Path(data_dir).name}.{job}"
-    return tuple(Path(feat_dir) / f"{stem}.{kind}" for kind in ("ark", "num_frames", "scp"))
+    return tuple(Path(feat_dir) / f"{stem}.{kind}" for kind in ("ark", "num_frames", "yaml", "scp"))
 
 
 def compute_fbank_job(data_dir, feat_dir, config: FbankConfig, nj: int = 1, job: int = 1) -> Path:
     """Extract job `job` of `nj`; returns its scp. Skips the work when a complete scp is already there."""
     data = load_data_dir(data_dir)
     utt_ids = job_share(data.utt_ids, nj, job)
-    ark, num_frames, scp = part_paths(data_dir, feat_dir, job)
-    if scp.exists() and set(read_dict(scp)) == set(utt_ids):
+    ark, num_frames, config_yaml, scp = part_paths(data_dir, feat_dir, job)
+    if scp.exists() and set(read_dict(scp)) == set(utt_ids) and _saved_config(config_yaml) == config:
         return scp
     Path(feat_dir).mkdir(parents=True, exist_ok=True)
     entries, frames = [], []
@@ -108,6 +108,7 @@ def compute_fbank_job(data_dir, feat_dir, config: FbankConfig, nj: int = 1, job:
             entries.append((utt_id, f"{ark.resolve()}:{offset + len(utt_id.encode()) + 1}"))
             frames.append((utt_id, str(len(feats))))
     write_table(num_frames, frames)
+    save_fbank_config(config, config_yaml)
     write_table(scp, entries)
     return scp
 
@@ -117,17 +118,45 @@ def _subset(data: DataDir, utt_ids: list[str]) -> DataDir:
 
 
 def merge_fbank_jobs(data_dir, feat_dir, nj: int) -> int:
-    """Gather the per-job scps into DATA/feats.scp and DATA/utt2num_frames; returns the utterance count."""
-    entries, frames = {}, {}
+    """Gather the per-job scps into DATA/feats.scp and DATA/utt2num_frames, and the jobs' common fbank config
+    into DATA/fbank.yaml (how feats.scp was computed); returns the utterance count."""
+    entries, frames, configs = {}, {}, {}
     for job in range(1, nj + 1):
-        _, num_frames, scp = part_paths(data_dir, feat_dir, job)
+        _, num_frames, config_yaml, scp = part_paths(data_dir, feat_dir, job)
         if not scp.exists():
             raise FileNotFoundError(f"{scp}: missing; fbank job {job} of {nj} did not finish")
         entries.update(read_dict(scp))
         frames.update(read_dict(num_frames))
+        configs[config_yaml] = _saved_config(config_yaml)
+    first, *others = configs.items()
+    for path, config in others:
+        if config != first[1]:
+            raise ValueError(f"{path} and {first[0]}: the fbank jobs used different configs; re-run them with one")
+    data_config = Path(data_dir) / DATA_FBANK_CONFIG
+    data_config.unlink(missing_ok=True)
     write_table(Path(data_dir) / "feats.scp", entries)
     write_table(Path(data_dir) / "utt2num_frames", frames)
+    save_fbank_config(first[1], data_config)
     return len(entries)
+
+
+def save_fbank_config(config: FbankConfig, path):
+    with atomic_write(path) as f:
+        yaml.safe_dump(config.__dict__, f, sort_keys=False)
+
+
+def _saved_config(path: Path) -> FbankConfig | None:
+    return load_fbank_config(path) if path.exists() else None
+
+
+def check_features_fit(data_dir, model_fbank_yaml):
+    """Refuse DATA/feats.scp computed with another fbank config than the model's (e.g. EXP/fbank.yaml): the feature
+    dimension may well agree while the features do not (Kaldi fbank vs an imported model's espnet2 frontend)."""
+    data_config, model_config = Path(data_dir) / DATA_FBANK_CONFIG, Path(model_fbank_yaml)
+    if data_config.exists() and model_config.exists() \
+            and load_fbank_config(data_config) != load_fbank_config(model_config):
+        raise DataDirError(f"{data_config}: the features differ from the model's ({model_config}); recompute them "
+                           f"with `asrkit fbank --config {model_config}`")
 
 
 def compute_cmvn_stats(data_dir, out_file) -> Path:

@@ -10,6 +10,7 @@ Under torchrun (WORLD_SIZE > 1), or as one rank per `srun` task (SLURM_NTASKS > 
 DDP: gloo on CPU, nccl on GPU.
 """
 
+import dataclasses
 import logging
 import os
 import random
@@ -26,6 +27,8 @@ from espnet2.schedulers.warmup_lr import WarmupLR
 
 from asrkit.batching import FeatureSet, bucket_batches, epoch_order
 from asrkit.config import load_config
+from asrkit.datadir import DATA_FBANK_CONFIG
+from asrkit.features import check_features_fit
 from asrkit.fileio import atomic_path, atomic_write
 from asrkit.model import ASRModel, ModelConfig
 from asrkit.plots import plot_history
@@ -137,6 +140,17 @@ def prepare_exp_dir(exp_dir: Path, config_file: Path, inputs: Inputs) -> TrainCo
     return config
 
 
+def with_fbank_config(inputs: Inputs) -> Inputs:
+    """The inputs with the config their features were computed with (TRAIN_DATA/fbank.yaml, written by merge-fbank,
+    unless given), checked against both data dirs' own: a model must not train on features decode would not make."""
+    train_config = Path(inputs.train_data) / DATA_FBANK_CONFIG
+    fbank_config = inputs.fbank_config or (train_config if train_config.exists() else None)
+    if fbank_config:
+        for data_dir in (inputs.train_data, inputs.valid_data):
+            check_features_fit(data_dir, fbank_config)
+    return dataclasses.replace(inputs, fbank_config=fbank_config)
+
+
 def load_tokenizer(exp_dir: Path, token_type: str) -> Tokenizer:
     return Tokenizer(exp_dir / "tokens.txt", token_type, exp_dir / "bpe.model")
 
@@ -174,6 +188,7 @@ def seed_everything(seed: int):
 
 def train(exp_dir: Path, config_file: Path, inputs: Inputs, resume: bool = False, init: Path | None = None):
     exp_dir = Path(exp_dir)
+    inputs = with_fbank_config(inputs)
     dist_env = Distributed()
     config = prepare_exp_dir(exp_dir, config_file, inputs) if dist_env.is_main else None
     if dist_env.world_size > 1:

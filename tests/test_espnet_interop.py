@@ -197,7 +197,8 @@ def espnet_waveform_model(yesno_recipe, short_yesno_audio, tmp_path_factory):
     return build_espnet_model(config, out)
 
 
-def test_waveform_model_imports_decodes_the_same_and_exports_back(espnet_waveform_model, short_yesno_audio, tmp_path):
+def test_waveform_model_imports_decodes_the_same_and_exports_back(espnet_waveform_model, short_yesno_audio,
+                                                                  yesno_recipe, tmp_path):
     espnet_model = espnet_waveform_model
     exp = import_espnet(espnet_model / "config.yaml", espnet_model / "valid.acc.ave.pth", tmp_path / "exp")
     fbank_config = load_fbank_config(exp / "fbank.yaml")
@@ -219,6 +220,12 @@ def test_waveform_model_imports_decodes_the_same_and_exports_back(espnet_wavefor
             their_encoding, _ = espnet.asr_model.encode(torch.from_numpy(samples)[None], torch.tensor([len(samples)]))
             our_encoding, _ = model.encode(torch.from_numpy(feats.load(utt))[None], torch.tensor([feats.num_frames[utt]]))
             torch.testing.assert_close(our_encoding, their_encoding, rtol=1e-4, atol=1e-4)
+
+    # The recipe's Kaldi-fbank feats.scp is not what this model reads: decode says so instead of decoding it.
+    refused = subprocess.run([sys.executable, "-m", "asrkit.cli", "decode", str(exp),
+                              str(yesno_recipe / "data" / "test_yesno"),
+                              str(tmp_path / "refused")], capture_output=True, text=True)
+    assert refused.returncode != 0 and "fbank.yaml: the features differ from the model's" in refused.stderr
 
     back = tmp_path / "exported"
     export_espnet(exp, back)

@@ -1,9 +1,11 @@
 import kaldiio
 import numpy as np
+import pytest
 
 from asrkit.audio import read_audio
-from asrkit.datadir import write_data_dir
-from asrkit.features import FbankConfig, compute_cmvn_stats, compute_fbank_job, fbank, job_share, merge_fbank_jobs
+from asrkit.datadir import DataDirError, write_data_dir
+from asrkit.features import (FbankConfig, check_features_fit, compute_cmvn_stats, compute_fbank_job, fbank, job_share,
+                             load_fbank_config, merge_fbank_jobs, save_fbank_config)
 from conftest import shared_corpus
 
 
@@ -46,6 +48,34 @@ def test_finished_job_is_skipped_on_rerun(tmp_path):
     before = (scp.stat().st_mtime_ns, ark.stat().st_mtime_ns)
     compute_fbank_job(data, tmp_path / "fbank", FbankConfig())
     assert (scp.stat().st_mtime_ns, ark.stat().st_mtime_ns) == before
+
+
+def test_data_dir_records_its_fbank_config_and_refuses_another_models(tmp_path):
+    data, _ = _yesno_dir(tmp_path, count=2)
+    kaldi, espnet = FbankConfig(n_mels=40), FbankConfig(n_mels=40, espnet_frontend={"n_fft": 512, "n_mels": 40})
+    compute_fbank_job(data, tmp_path / "fbank", kaldi)
+    merge_fbank_jobs(data, tmp_path / "fbank", nj=1)
+    assert load_fbank_config(data / "fbank.yaml") == kaldi
+    save_fbank_config(espnet, tmp_path / "model_fbank.yaml")
+    with pytest.raises(DataDirError, match=r"data/fbank\.yaml: the features differ from the model's"):
+        check_features_fit(data, tmp_path / "model_fbank.yaml")
+
+    # Re-running with the model's config recomputes the finished job instead of skipping it.
+    scp = compute_fbank_job(data, tmp_path / "fbank", espnet)
+    merge_fbank_jobs(data, tmp_path / "fbank", nj=1)
+    check_features_fit(data, tmp_path / "model_fbank.yaml")
+    assert load_fbank_config(data / "fbank.yaml") == espnet
+    first = next(iter(kaldiio.load_scp(str(scp)).values()))
+    assert first.shape[1] == 40
+
+
+def test_jobs_with_different_configs_do_not_merge(tmp_path):
+    data, _ = _yesno_dir(tmp_path, count=4)
+    compute_fbank_job(data, tmp_path / "fbank", FbankConfig(), nj=2, job=1)
+    compute_fbank_job(data, tmp_path / "fbank", FbankConfig(n_mels=40), nj=2, job=2)
+    with pytest.raises(ValueError, match=r"\.2\.yaml and .*\.1\.yaml: the fbank jobs used different configs"):
+        merge_fbank_jobs(data, tmp_path / "fbank", nj=2)
+    assert not (data / "feats.scp").exists()
 
 
 def test_cmvn_stats_match_the_features(tmp_path):

@@ -347,7 +347,7 @@ def synth(
     except (VoiceError, DataDirError, ValueError) as error:
         fail(f"synth: {error}")
     where = f"job {job} of {nj}" if job else f"{out_dir}"
-    typer.echo(f"synth: {where}: synthesized {done} utterances")
+    typer.echo(f"synth: {where}: synthesized {done} new utterances (audio already there is kept)")
 
 
 if __name__ == "__main__":

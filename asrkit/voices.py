@@ -66,7 +66,9 @@ def _sox_rate_pitch_resample(wav: Path, rate: float, pitch: float, spec: str) ->
     if pitch != 1.0:
         effects = ["pitch", f"{1200 * math.log2(pitch):.1f}"] + effects
     out = wav.with_name("out.wav")
-    _run(["sox", "-q", str(wav), str(out), *effects], spec)
+    # -R: sox dithers its 16-bit output with a fresh random seed on every call unless told to repeat itself, and a
+    # synthesized corpus must come out the same on every run.
+    _run(["sox", "-R", "-q", str(wav), str(out), *effects], spec)
     try:
         samples, sample_rate = soundfile.read(out, dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError) as error:

@@ -33,6 +33,15 @@ def test_each_engine_writes_a_valid_data_dir_with_true_durations(tmp_path, voice
     assert sorted(read_dict(data / "text").values()) == sorted(TEXTS.values())
 
 
+@pytest.mark.parametrize("voice", ["espeak-ng:en-us+f3", "flite:slt"])
+def test_synthesis_is_repeatable(tmp_path, voice):
+    for run in ("first", "second"):
+        synthesize_data_dir(TEXTS, [voice], tmp_path / run, jitter=Jitter(rate=0.1, pitch=0.1))
+    first, second = audio_files(tmp_path / "first"), audio_files(tmp_path / "second")
+    assert len(first) == 2
+    assert [path.read_bytes() for path in first] == [path.read_bytes() for path in second]
+
+
 def test_every_voice_is_one_speaker_and_round_robin_spreads_texts(tmp_path):
     voices = ["espeak-ng:en-us+m3", "flite:kal"]
     texts = {f"t{i}": "one" for i in range(4)}

@@ -19,7 +19,7 @@ import humanfriendly
 import torch
 import yaml
 
-from asrkit.features import FbankConfig, espnet_frontend, load_fbank_config
+from asrkit.features import FbankConfig, espnet_frontend, load_fbank_config, save_fbank_config
 from asrkit.fileio import atomic_path, atomic_write
 from asrkit.model import ENCODERS
 from asrkit.trainer import TrainConfig
@@ -112,7 +112,8 @@ def _espnet_frontend_conf(model_dir: Path) -> dict | None:
 
 def import_espnet(config_yaml: Path, model_pth: Path, out_dir: Path) -> Path:
     """Turn an espnet2 CTC/attention ASR model into an asrkit exp dir (config.yaml, tokens.txt, cmvn.npz,
-    bpe.model, the model as valid.acc.ave.pth) that decode, train --init and train --resume use; returns OUT_DIR."""
+    bpe.model, fbank.yaml for a waveform model, the model as valid.acc.ave.pth) that decode, train --init and
+    train --resume use; returns OUT_DIR."""
     config_yaml, model_pth, out_dir = Path(config_yaml), Path(model_pth), Path(out_dir)
     with open(config_yaml, encoding="utf-8") as f:
         espnet = yaml.safe_load(f) or {}
@@ -132,8 +133,7 @@ def import_espnet(config_yaml: Path, model_pth: Path, out_dir: Path) -> Path:
     (out_dir / "fbank.yaml").unlink(missing_ok=True)
     fbank = _frontend_fbank(espnet, config_yaml)
     if fbank:
-        with atomic_write(out_dir / "fbank.yaml") as f:
-            yaml.safe_dump(fbank.__dict__, f, sort_keys=False)
+        save_fbank_config(fbank, out_dir / "fbank.yaml")
     _import_state(model_pth, model, len(tokens), out_dir)
     inputs = {"token_type": token_type, "imported_from": str(config_yaml.resolve())}
     with atomic_write(out_dir / "config.yaml") as f:

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from asrkit.datadir import write_data_dir
+from asrkit.voices import DIGIT_WORDS
 
-DIGIT_WORDS = "zero one two three four five six seven eight nine".split()
 OFFICIAL_TEST_TAKES = range(5)  # takes 0-4 are the official test set, 5-49 training
 
 

@@ -18,9 +18,9 @@ python3 - data/local "${seed}" "${min_digits}" "${max_digits}" train="${n_train}
 import random
 import sys
 from asrkit.datadir import write_table
+from asrkit.voices import DIGIT_WORDS as WORDS
 
 out, seed, shortest, longest, *counts = sys.argv[1:]
-WORDS = "zero one two three four five six seven eight nine".split()
 rng = random.Random(int(seed))
 for name, count in (item.split("=") for item in counts):
     texts = {f"{name}{i:05d}": " ".join(rng.choice(WORDS) for _ in range(rng.randint(int(shortest), int(longest))))

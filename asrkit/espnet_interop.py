@@ -117,7 +117,8 @@ def import_espnet(config_yaml: Path, model_pth: Path, out_dir: Path) -> Path:
     config_yaml, model_pth, out_dir = Path(config_yaml), Path(model_pth), Path(out_dir)
     with open(config_yaml, encoding="utf-8") as f:
         espnet = yaml.safe_load(f) or {}
-    model = asrkit_model_config(espnet, config_yaml)
+    fbank = _frontend_fbank(espnet, config_yaml)
+    model = asrkit_model_config(espnet, config_yaml, fbank)
     token_type = _asrkit_token_type(espnet, config_yaml)
     tokens = _token_list(espnet, config_yaml)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -131,7 +132,6 @@ def import_espnet(config_yaml: Path, model_pth: Path, out_dir: Path) -> Path:
             with atomic_path(out_dir / target) as tmp:
                 shutil.copyfile(_resolve_path(espnet, keys, config_yaml), tmp)
     (out_dir / "fbank.yaml").unlink(missing_ok=True)
-    fbank = _frontend_fbank(espnet, config_yaml)
     if fbank:
         save_fbank_config(fbank, out_dir / "fbank.yaml")
     _import_state(model_pth, model, len(tokens), out_dir)
@@ -141,8 +141,9 @@ def import_espnet(config_yaml: Path, model_pth: Path, out_dir: Path) -> Path:
     return out_dir
 
 
-def asrkit_model_config(espnet: dict, config_yaml: Path) -> dict:
-    """asrkit's `model:` section for an espnet2 ASR config, or InteropError naming what asrkit cannot run."""
+def asrkit_model_config(espnet: dict, config_yaml: Path, fbank: FbankConfig | None) -> dict:
+    """asrkit's `model:` section for an espnet2 ASR config (fbank: its frontend's features, for a waveform model),
+    or InteropError naming what asrkit cannot run."""
     for key in UNSUPPORTED_IF_SET:
         if espnet.get(key) is not None:
             raise InteropError(f"{config_yaml}: {key}: {espnet[key]} is not supported (must be null)")
@@ -153,7 +154,7 @@ def asrkit_model_config(espnet: dict, config_yaml: Path) -> dict:
             raise InteropError(f"{config_yaml}: {key}: {espnet.get(key)} is not supported (one of {allowed})")
     model_conf = espnet.get("model_conf") or {}
     return {
-        "input_size": espnet.get("input_size") or _frontend_fbank(espnet, config_yaml).n_mels,
+        "input_size": fbank.n_mels if fbank else espnet["input_size"],
         "encoder_type": espnet["encoder"],
         "encoder": espnet.get("encoder_conf") or {},
         "decoder": espnet.get("decoder_conf") or {},

@@ -120,23 +120,24 @@ def _subset(data: DataDir, utt_ids: list[str]) -> DataDir:
 def merge_fbank_jobs(data_dir, feat_dir, nj: int) -> int:
     """Gather the per-job scps into DATA/feats.scp and DATA/utt2num_frames, and the jobs' common fbank config
     into DATA/fbank.yaml (how feats.scp was computed); returns the utterance count."""
-    entries, frames, configs = {}, {}, {}
+    entries, frames, config, first_yaml = {}, {}, None, None
     for job in range(1, nj + 1):
         _, num_frames, config_yaml, scp = part_paths(data_dir, feat_dir, job)
-        if not scp.exists():
+        if not (scp.exists() and config_yaml.exists()):
             raise FileNotFoundError(f"{scp}: missing; fbank job {job} of {nj} did not finish")
         entries.update(read_dict(scp))
         frames.update(read_dict(num_frames))
-        configs[config_yaml] = _saved_config(config_yaml)
-    first, *others = configs.items()
-    for path, config in others:
-        if config != first[1]:
-            raise ValueError(f"{path} and {first[0]}: the fbank jobs used different configs; re-run them with one")
+        job_config = load_fbank_config(config_yaml)
+        if config is None:
+            config, first_yaml = job_config, config_yaml
+        elif job_config != config:
+            raise ValueError(f"{config_yaml} and {first_yaml}: the fbank jobs used different configs; re-run them "
+                             f"with one")
     data_config = Path(data_dir) / DATA_FBANK_CONFIG
     data_config.unlink(missing_ok=True)
     write_table(Path(data_dir) / "feats.scp", entries)
     write_table(Path(data_dir) / "utt2num_frames", frames)
-    save_fbank_config(first[1], data_config)
+    save_fbank_config(config, data_config)
     return len(entries)
 
 

@@ -1,8 +1,9 @@
-"""Log-mel filterbank features: Kaldi-compatible fbank written to ark/scp, and global CMVN stats.
+"""Log-mel filterbank features: Kaldi-compatible fbank (or an imported model's espnet2 frontend) written to
+ark/scp, and global CMVN stats.
 
 Feature extraction is split Kaldi-style: job J of N handles the J-th contiguous share of the sorted
-utterance ids and writes `FEATDIR/raw_fbank_<data>.J.{ark,scp}`. The scp is written last (atomically),
-so its presence marks a finished job and a re-run skips it.
+utterance ids and writes `FEATDIR/raw_fbank_<data>.J.{ark,num_frames,yaml,scp}` (yaml: the fbank config). The scp
+is written last (atomically), so its presence marks a finished job, and a re-run with the same config skips it.
 """
 
 import functools

@@ -28,7 +28,7 @@ def validate_data(
     fs: Optional[int] = typer.Option(None, help="Expected sample rate (with --check-audio)."),
 ):
     """Check a data dir against Kaldi's validate_data_dir.sh rules; prints FILE:LINE: problem lines."""
-    from asrkit.datadir import validate_data_dir
+    from asrkit.data.datadir import validate_data_dir
 
     problems = validate_data_dir(data_dir, check_audio=check_audio, fs=fs)
     for problem in problems:
@@ -41,7 +41,7 @@ def validate_data(
 @app.command("fix-data")
 def fix_data(data_dir: Path = ExistingDir):
     """Sort, de-duplicate and keep the utterances present in every file (old files go to DIR/.backup/)."""
-    from asrkit.datadir import fix_data_dir
+    from asrkit.data.datadir import fix_data_dir
 
     kept, total = fix_data_dir(data_dir)
     typer.echo(f"fix-data: {data_dir}: kept {kept} of {total} utterances")
@@ -58,8 +58,8 @@ def fbank(
     job: int = typer.Option(1, min=1, help="Which job (1-based) this process computes."),
 ):
     """Compute log-mel fbank (80-dim Kaldi fbank by default) for one job's share of a data dir (skips a job already done)."""
-    from asrkit.audio import AudioError
-    from asrkit.features import FbankConfig, compute_fbank_job, load_fbank_config
+    from asrkit.data.audio import AudioError
+    from asrkit.data.features import FbankConfig, compute_fbank_job, load_fbank_config
 
     try:
         scp = compute_fbank_job(data_dir, feat_dir, load_fbank_config(config) if config else FbankConfig(), nj=nj, job=job)
@@ -75,7 +75,7 @@ def merge_fbank(
     nj: int = typer.Option(1, min=1),
 ):
     """Gather the fbank jobs' scps into DATA/feats.scp and DATA/utt2num_frames, their config into DATA/fbank.yaml."""
-    from asrkit.features import merge_fbank_jobs
+    from asrkit.data.features import merge_fbank_jobs
 
     try:
         count = merge_fbank_jobs(data_dir, feat_dir, nj)
@@ -87,7 +87,7 @@ def merge_fbank(
 @app.command("compute-cmvn")
 def compute_cmvn(data_dir: Path = ExistingDir, out_file: Path = typer.Argument(..., help="Stats file (.npz).")):
     """Global mean/variance statistics of DATA/feats.scp (ESPnet feats_stats.npz layout)."""
-    from asrkit.features import compute_cmvn_stats
+    from asrkit.data.features import compute_cmvn_stats
 
     typer.echo(f"compute-cmvn: wrote {compute_cmvn_stats(data_dir, out_file)}")
 
@@ -100,7 +100,7 @@ def tokens(
     vocab_size: int = typer.Option(30, help="Sentencepiece vocabulary size (an upper bound)."),
 ):
     """Build an ESPnet-style token list (<blank> first, <sos/eos> last)."""
-    from asrkit.tokens import build_token_list
+    from asrkit.data.tokens import build_token_list
 
     try:
         token_list = build_token_list(text, out_dir, token_type, vocab_size)
@@ -131,9 +131,9 @@ def train(
 
     Run under `torchrun --nproc_per_node N` for multi-process (DDP) training.
     """
-    from asrkit.datadir import DataDirError
-    from asrkit.trainer import Inputs
-    from asrkit.trainer import train as run_training
+    from asrkit.data.datadir import DataDirError
+    from asrkit.asr.train import Inputs
+    from asrkit.asr.train import train as run_training
 
     inputs = Inputs(train_data, valid_data, token_list, cmvn, token_type, bpe_model, fbank_config)
     try:
@@ -157,12 +157,12 @@ def decode(
     Reads DATA/feats.scp when the fbank stage ran (refused when DATA/fbank.yaml differs from EXP/fbank.yaml);
     otherwise computes fbank from DATA/wav.scp with EXP/fbank.yaml.
     """
-    from asrkit.audio import AudioError
-    from asrkit.batching import FeatureSet
-    from asrkit.datadir import DataDirError
-    from asrkit.decoding import DecodeConfig, decode_data_dir, load_decode_config
-    from asrkit.features import check_features_fit, job_share, load_fbank_config
-    from asrkit.trainer import load_trained
+    from asrkit.data.audio import AudioError
+    from asrkit.asr.batching import FeatureSet
+    from asrkit.data.datadir import DataDirError
+    from asrkit.asr.decoding import DecodeConfig, decode_data_dir, load_decode_config
+    from asrkit.data.features import check_features_fit, job_share, load_fbank_config
+    from asrkit.asr.train import load_trained
 
     decode_config = load_decode_config(config) if config else DecodeConfig()
     asr, tokenizer = load_trained(exp_dir, model)
@@ -216,7 +216,7 @@ def export_model(
     The exported model reads asrkit's fbank features (frontend null), or waveforms through espnet2's frontend when
     it was imported with one; DeCRED heads are left out.
     """
-    from asrkit.espnet_interop import InteropError, export_espnet
+    from asrkit.interop.espnet import InteropError, export_espnet
 
     try:
         config = export_espnet(exp_or_model, out_dir)
@@ -239,7 +239,7 @@ def import_model(
     espnet2's default frontend (the model zoo's layout) gets that frontend as OUT_DIR/fbank.yaml: decode computes
     it from wav.scp, and `asrkit fbank --config OUT_DIR/fbank.yaml` writes it for fine-tuning.
     """
-    from asrkit.espnet_interop import InteropError, import_espnet
+    from asrkit.interop.espnet import InteropError, import_espnet
 
     try:
         import_espnet(config_yaml, model_pth, out_dir)
@@ -259,10 +259,10 @@ def align(
     model: str = typer.Option("valid.acc.ave.pth", help="Model file inside ASR_EXP."),
 ):
     """CTC forced alignment: per-token durations in TTS frames, summing to each utterance's mel frame count."""
-    from asrkit.align import align_data_dir
-    from asrkit.audio import AudioError
-    from asrkit.datadir import DataDirError
-    from asrkit.tts_model import TTSConfig
+    from asrkit.tts.align import align_data_dir
+    from asrkit.data.audio import AudioError
+    from asrkit.data.datadir import DataDirError
+    from asrkit.tts.model import TTSConfig
 
     features = TTSConfig.load(config).feature_config if config else TTSConfig().feature_config
     try:
@@ -281,9 +281,9 @@ def tts_train(
     resume: bool = typer.Option(False, help="Continue from EXP_DIR/checkpoint.pth if it exists."),
 ):
     """Train FastSpeech2 on a data dir of real speech, with durations from `asrkit align`."""
-    from asrkit.audio import AudioError
-    from asrkit.datadir import DataDirError
-    from asrkit.tts_train import train_tts
+    from asrkit.data.audio import AudioError
+    from asrkit.data.datadir import DataDirError
+    from asrkit.tts.train import train_tts
 
     try:
         model_file = train_tts(data_dir, exp_dir, config, alignment, resume=resume)
@@ -301,10 +301,10 @@ def tts_eval(
     decode_config: Optional[Path] = typer.Option(None, exists=True, help="Decoding YAML."),
 ):
     """Intelligibility: synthesize TEXT with VOICE, decode it with ASR_EXP, score WER against TEXT."""
-    from asrkit.audio import AudioError
-    from asrkit.datadir import DataDirError
-    from asrkit.tts_eval import evaluate_voice
-    from asrkit.voices import VoiceError
+    from asrkit.data.audio import AudioError
+    from asrkit.data.datadir import DataDirError
+    from asrkit.tts.eval import evaluate_voice
+    from asrkit.tts.voices import VoiceError
 
     try:
         summary = evaluate_voice(text, asr_exp, out_dir, voice, decode_config)
@@ -335,9 +335,9 @@ def synth(
 
     Each voice is one speaker. Every voice is checked to be installed before any audio is written.
     """
-    from asrkit.datadir import DataDirError
-    from asrkit.synth import Jitter, read_texts, read_voice_specs, synthesize_data_dir
-    from asrkit.voices import VoiceError
+    from asrkit.data.datadir import DataDirError
+    from asrkit.tts.synth import Jitter, read_texts, read_voice_specs, synthesize_data_dir
+    from asrkit.tts.voices import VoiceError
 
     try:
         voices = list(voice) + (read_voice_specs(voices_file) if voices_file else [])

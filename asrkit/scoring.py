@@ -19,7 +19,7 @@ from pathlib import Path
 import jiwer
 
 import asrkit
-from asrkit.datadir import read_dict
+from asrkit.data.datadir import read_dict
 from asrkit.fileio import atomic_write
 
 log = logging.getLogger(__name__)

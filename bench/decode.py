@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/decode.py [--test-set test] [--max-utts N] [--num-threads 2]
 
-asrkit decodes the test set in batches (asrkit.decoding.decode_data_dir); espnet2's Speech2Text decodes the same
+asrkit decodes the test set in batches (asrkit.asr.decoding.decode_data_dir); espnet2's Speech2Text decodes the same
 features one utterance at a time from the model `asrkit export` wrote. Reports the share of utterances with the same
 1-best (ESPnet's stray `<sos/eos>`, issue #4174, removed first), the WER, wall time and RTF of each, and the speed-up.
 Model loading and imports are outside the timings.
@@ -15,12 +15,12 @@ import torch
 
 from common import OUT, emit, fsdd_recipe, parser, start
 
-from asrkit.batching import FeatureSet
-from asrkit.datadir import read_dict, write_table
-from asrkit.decoding import decode_data_dir, load_decode_config
-from asrkit.espnet_interop import export_espnet
+from asrkit.asr.batching import FeatureSet
+from asrkit.data.datadir import read_dict, write_table
+from asrkit.asr.decoding import decode_data_dir, load_decode_config
+from asrkit.interop.espnet import export_espnet
 from asrkit.scoring import score_decode_dir
-from asrkit.trainer import load_trained
+from asrkit.asr.train import load_trained
 
 FRAME_SHIFT_S = 0.01
 

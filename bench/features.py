@@ -15,8 +15,8 @@ import time
 
 from common import OUT, REPO, emit, fsdd_recipe, parser, start
 
-from asrkit.audio import audio_duration
-from asrkit.datadir import load_data_dir, write_data_dir
+from asrkit.data.audio import audio_duration
+from asrkit.data.datadir import load_data_dir, write_data_dir
 
 
 def subset(data_dir, out_dir, max_utts: int):

@@ -17,8 +17,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from common import emit, fsdd_recipe, parser, start
 
-from asrkit.batching import FeatureSet, bucket_batches
-from asrkit.trainer import TrainConfig, build_model, load_tokenizer
+from asrkit.asr.batching import FeatureSet, bucket_batches
+from asrkit.asr.train import TrainConfig, build_model, load_tokenizer
 
 
 def training_step(model, batch):

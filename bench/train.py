@@ -26,9 +26,9 @@ import yaml
 
 from common import OUT, emit, fsdd_recipe, parser, start
 
-from asrkit.datadir import read_dict, write_table
-from asrkit.espnet_interop import espnet_config_from
-from asrkit.trainer import TrainConfig
+from asrkit.data.datadir import read_dict, write_table
+from asrkit.interop.espnet import espnet_config_from
+from asrkit.asr.train import TrainConfig
 
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 

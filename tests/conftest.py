@@ -63,7 +63,7 @@ TINY_TTS = {
 
 def grid_data_dir(out: Path, count: int) -> Path:
     """The first `count` GRID s1 utterances (sorted ids) as a data dir; transcripts from the word alignments."""
-    from asrkit.datadir import write_data_dir
+    from asrkit.data.datadir import write_data_dir
 
     grid = shared_corpus("grid_s1")
     flacs = sorted((grid / "audio").glob("*.flac"))[:count]
@@ -80,11 +80,11 @@ def grid_aligned(tmp_path_factory) -> dict:
     """12 GRID s1 utterances, a tiny char CTC model trained on them, and its alignment (paths by name)."""
     import yaml
 
-    from asrkit.align import align_data_dir
-    from asrkit.features import FbankConfig, compute_cmvn_stats, compute_fbank_job, merge_fbank_jobs
-    from asrkit.tokens import build_token_list
-    from asrkit.trainer import Inputs, train
-    from asrkit.tts_model import TTSConfig
+    from asrkit.tts.align import align_data_dir
+    from asrkit.data.features import FbankConfig, compute_cmvn_stats, compute_fbank_job, merge_fbank_jobs
+    from asrkit.data.tokens import build_token_list
+    from asrkit.asr.train import Inputs, train
+    from asrkit.tts.model import TTSConfig
 
     root = tmp_path_factory.mktemp("grid")
     data = grid_data_dir(root / "data", 12)
@@ -103,7 +103,7 @@ def grid_aligned(tmp_path_factory) -> dict:
 @pytest.fixture(scope="session")
 def grid_tts(grid_aligned) -> Path:
     """A tiny FastSpeech2 trained on the 12 aligned GRID utterances (its exp dir)."""
-    from asrkit.tts_train import train_tts
+    from asrkit.tts.train import train_tts
 
     exp = grid_aligned["root"] / "tts"
     train_tts(grid_aligned["data"], exp, grid_aligned["tts_config"], grid_aligned["align"])

@@ -2,10 +2,10 @@
 
 import soundfile
 
-from asrkit.align import durations_from_spans, read_durations, tts_token_ids
-from asrkit.datadir import read_dict
-from asrkit.tokens import Tokenizer
-from asrkit.tts_model import TTSConfig
+from asrkit.tts.align import durations_from_spans, read_durations, tts_token_ids
+from asrkit.data.datadir import read_dict
+from asrkit.data.tokens import Tokenizer
+from asrkit.tts.model import TTSConfig
 
 
 def test_blanks_go_to_neighbours_and_durations_fill_the_utterance():

@@ -1,4 +1,4 @@
-"""Kaldi data dirs (asrkit.datadir) and wav.scp audio (asrkit.audio)."""
+"""Kaldi data dirs (asrkit.data.datadir) and wav.scp audio (asrkit.data.audio)."""
 
 import shutil
 from pathlib import Path
@@ -8,8 +8,8 @@ import pytest
 import soundfile
 
 from asrkit import audio
-from asrkit.audio import AudioError, audio_duration, iter_utterance_audio, read_audio
-from asrkit.datadir import (
+from asrkit.data.audio import AudioError, audio_duration, iter_utterance_audio, read_audio
+from asrkit.data.datadir import (
     DataDir,
     DataDirError,
     fix_data_dir,
@@ -334,7 +334,7 @@ def test_iter_utterance_audio_names_utterance_with_corrupt_audio(tmp_path):
 
 
 def test_rewriting_a_data_dir_drops_files_of_its_earlier_version(tmp_path):
-    from asrkit.datadir import write_data_dir
+    from asrkit.data.datadir import write_data_dir
 
     data = tmp_path / "data"
     write_data_dir(data, {"u1": "/a.wav"}, {"u1": "YES"}, {"u1": "s"})

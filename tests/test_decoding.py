@@ -7,9 +7,9 @@ import sys
 import pytest
 import torch
 
-from asrkit.batching import FeatureSet
-from asrkit.decoding import DecodeConfig, beam_search, decode_data_dir
-from asrkit.trainer import load_trained
+from asrkit.asr.batching import FeatureSet
+from asrkit.asr.decoding import DecodeConfig, beam_search, decode_data_dir
+from asrkit.asr.train import load_trained
 
 
 @pytest.fixture(scope="module")

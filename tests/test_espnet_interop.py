@@ -17,13 +17,13 @@ import soundfile
 import torch
 import yaml
 
-from asrkit.audio import read_audio
-from asrkit.batching import FeatureSet
-from asrkit.datadir import load_data_dir, read_dict, write_data_dir
-from asrkit.decoding import DecodeConfig, decode_data_dir, load_decode_config
-from asrkit.espnet_interop import InteropError, export_espnet, import_espnet
-from asrkit.features import espnet_log_mel, load_fbank_config
-from asrkit.trainer import Inputs, load_trained, train
+from asrkit.data.audio import read_audio
+from asrkit.asr.batching import FeatureSet
+from asrkit.data.datadir import load_data_dir, read_dict, write_data_dir
+from asrkit.asr.decoding import DecodeConfig, decode_data_dir, load_decode_config
+from asrkit.interop.espnet import InteropError, export_espnet, import_espnet
+from asrkit.data.features import espnet_log_mel, load_fbank_config
+from asrkit.asr.train import Inputs, load_trained, train
 
 SPECIALS = ("<sos/eos>", "<blank>")
 

@@ -2,9 +2,9 @@ import kaldiio
 import numpy as np
 import pytest
 
-from asrkit.audio import read_audio
-from asrkit.datadir import DataDirError, write_data_dir
-from asrkit.features import (FbankConfig, check_features_fit, compute_cmvn_stats, compute_fbank_job, fbank, job_share,
+from asrkit.data.audio import read_audio
+from asrkit.data.datadir import DataDirError, write_data_dir
+from asrkit.data.features import (FbankConfig, check_features_fit, compute_cmvn_stats, compute_fbank_job, fbank, job_share,
                              load_fbank_config, merge_fbank_jobs, save_fbank_config)
 from conftest import shared_corpus
 

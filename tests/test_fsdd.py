@@ -1,9 +1,9 @@
-"""asrkit.fsdd: the FSDD file-name convention both FSDD-reading recipes rely on."""
+"""asrkit.data.fsdd: the FSDD file-name convention both FSDD-reading recipes rely on."""
 
 import pytest
 
-from asrkit.datadir import validate_data_dir
-from asrkit.fsdd import OFFICIAL_TEST_TAKES, read_recordings, write_recordings
+from asrkit.data.datadir import validate_data_dir
+from asrkit.data.fsdd import OFFICIAL_TEST_TAKES, read_recordings, write_recordings
 from conftest import shared_corpus
 
 

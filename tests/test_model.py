@@ -6,10 +6,10 @@ import torch
 from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
 from espnet.nets.pytorch_backend.transformer.mask import subsequent_mask
 
-from asrkit.batch_encoding import encode_batch, supports_batch_encoding
-from asrkit.decoding import DecodeConfig, beam_search
-from asrkit.incremental_decoder import IncrementalDecoder
-from asrkit.model import ASRModel, ModelConfig
+from asrkit.asr.batch_encoding import encode_batch, supports_batch_encoding
+from asrkit.asr.decoding import DecodeConfig, beam_search
+from asrkit.asr.incremental_decoder import IncrementalDecoder
+from asrkit.asr.model import ASRModel, ModelConfig
 
 VOCAB = 12
 TINY = {

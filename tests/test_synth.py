@@ -5,9 +5,9 @@ from typer.testing import CliRunner
 
 import pytest
 from asrkit.cli import app
-from asrkit.datadir import DataDirError, read_dict, validate_data_dir
-from asrkit.synth import Jitter, load_voice, plan_utterances, read_texts, synthesize_data_dir
-from asrkit.voices import VoiceError
+from asrkit.data.datadir import DataDirError, read_dict, validate_data_dir
+from asrkit.tts.synth import Jitter, load_voice, plan_utterances, read_texts, synthesize_data_dir
+from asrkit.tts.voices import VoiceError
 
 ONE_VOICE_PER_ENGINE = ["espeak-ng:en-us+f3", "flite:slt", "festival:kal_diphone", "festival:cmu_us_slt_arctic_hts"]
 TEXTS = {"a1": "call 407 now", "a2": "one two three"}

@@ -1,6 +1,6 @@
 import pytest
 
-from asrkit.tokens import Tokenizer, build_token_list
+from asrkit.data.tokens import Tokenizer, build_token_list
 
 
 def _text(tmp_path, lines):

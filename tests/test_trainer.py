@@ -9,7 +9,7 @@ import pytest
 import torch
 import yaml
 
-from asrkit.batching import bucket_batches, epoch_order
+from asrkit.asr.batching import bucket_batches, epoch_order
 
 TINY_CONFIG = {
     "seed": 3,

@@ -8,8 +8,8 @@ import torch
 from typer.testing import CliRunner
 
 from asrkit.cli import app
-from asrkit.datadir import validate_data_dir
-from asrkit.tts_voice import ModelVoice
+from asrkit.data.datadir import validate_data_dir
+from asrkit.tts.voice import ModelVoice
 
 
 def test_training_loss_falls(grid_tts):

@@ -18,7 +18,7 @@ fi
 
 python3 - "${FSDD}/recordings" "${unseen_speaker}" <<'PY'
 import sys
-from asrkit.fsdd import OFFICIAL_TEST_TAKES, read_recordings, write_recordings
+from asrkit.data.fsdd import OFFICIAL_TEST_TAKES, read_recordings, write_recordings
 
 recordings, unseen = read_recordings(sys.argv[1]), sys.argv[2]
 sets = {"train": [], "dev": [], "test": [], "test_unseen": []}

@@ -15,7 +15,7 @@ fi
 python3 - "${GRID_S1}" <<'PY'
 import sys
 from pathlib import Path
-from asrkit.datadir import write_data_dir
+from asrkit.data.datadir import write_data_dir
 
 corpus = Path(sys.argv[1]).resolve()
 sets = {"train": {}, "dev": {}, "test": {}}

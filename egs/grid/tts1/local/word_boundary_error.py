@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from asrkit.align import read_durations
-from asrkit.datadir import read_dict
-from asrkit.tts_model import TTSConfig
+from asrkit.tts.align import read_durations
+from asrkit.data.datadir import read_dict
+from asrkit.tts.model import TTSConfig
 
 align_dir, data_dir, grid = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 features = TTSConfig.load(sys.argv[4]).feature_config

@@ -17,8 +17,8 @@ mkdir -p data/local
 python3 - data/local "${seed}" "${min_digits}" "${max_digits}" train="${n_train}" dev="${n_dev}" test="${n_test}" <<'PY'
 import random
 import sys
-from asrkit.datadir import write_table
-from asrkit.voices import DIGIT_WORDS as WORDS
+from asrkit.data.datadir import write_table
+from asrkit.tts.voices import DIGIT_WORDS as WORDS
 
 out, seed, shortest, longest, *counts = sys.argv[1:]
 rng = random.Random(int(seed))
@@ -41,7 +41,7 @@ synth data/local/test.text data/test_heldout conf/voices_heldout.txt every
 if [ -d "${FSDD}/recordings" ]; then
   python3 - "${FSDD}/recordings" data/test_fsdd <<'PY'
 import sys
-from asrkit.fsdd import OFFICIAL_TEST_TAKES, read_recordings, write_recordings
+from asrkit.data.fsdd import OFFICIAL_TEST_TAKES, read_recordings, write_recordings
 
 test = [rec for rec in read_recordings(sys.argv[1]) if rec.take in OFFICIAL_TEST_TAKES]
 write_recordings(sys.argv[2], test)

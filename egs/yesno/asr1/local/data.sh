@@ -16,7 +16,7 @@ fi
 python3 - "${YESNO}" <<'PY'
 import sys
 from pathlib import Path
-from asrkit.datadir import write_data_dir
+from asrkit.data.datadir import write_data_dir
 
 waves = sorted(Path(sys.argv[1]).resolve().glob("*.wav"))
 if len(waves) != 60:

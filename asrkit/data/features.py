@@ -16,9 +16,9 @@ import torch
 import torchaudio
 import yaml
 
-from asrkit.audio import iter_utterance_audio
+from asrkit.data.audio import iter_utterance_audio
 from asrkit.config import load_config
-from asrkit.datadir import DATA_FBANK_CONFIG, DataDir, DataDirError, load_data_dir, read_dict, write_table
+from asrkit.data.datadir import DATA_FBANK_CONFIG, DataDir, DataDirError, load_data_dir, read_dict, write_table
 from asrkit.fileio import atomic_path, atomic_write
 from asrkit.progress import progress_bar
 
@@ -30,7 +30,7 @@ class FbankConfig:
     frame_length_ms: float = 25.0
     frame_shift_ms: float = 10.0
     # espnet2 DefaultFrontend's frontend_conf (n_fft, hop_length, ...): its STFT log-mel instead of Kaldi's fbank,
-    # for models imported from ESPnet that read waveforms (asrkit/espnet_interop.py).
+    # for models imported from ESPnet that read waveforms (asrkit/interop/espnet.py).
     espnet_frontend: dict | None = None
 
 

@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from asrkit.model import ASRModel
+from asrkit.asr.model import ASRModel
 
 
 class IncrementalDecoder:

@@ -8,10 +8,10 @@ import kaldiio
 import numpy as np
 import torch
 
-from asrkit.audio import iter_utterance_audio
-from asrkit.datadir import DataDirError, load_data_dir, read_dict
-from asrkit.features import FbankConfig, fbank
-from asrkit.model import IGNORE_ID
+from asrkit.data.audio import iter_utterance_audio
+from asrkit.data.datadir import DataDirError, load_data_dir, read_dict
+from asrkit.data.features import FbankConfig, fbank
+from asrkit.asr.model import IGNORE_ID
 from asrkit.progress import progress_bar
 
 

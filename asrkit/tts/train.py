@@ -18,19 +18,19 @@ import torch
 import yaml
 from espnet2.schedulers.warmup_lr import WarmupLR
 
-from asrkit.align import read_durations, tts_token_ids
-from asrkit.audio import iter_utterance_audio
-from asrkit.batching import bucket_batches, epoch_order, pad
-from asrkit.datadir import DataDirError, load_data_dir, read_dict
+from asrkit.tts.align import read_durations, tts_token_ids
+from asrkit.data.audio import iter_utterance_audio
+from asrkit.asr.batching import bucket_batches, epoch_order, pad
+from asrkit.data.datadir import DataDirError, load_data_dir, read_dict
 from asrkit.fileio import atomic_path, atomic_write
 from asrkit.plots import plot_history
 from asrkit.progress import make_progress, progress_bar
-from asrkit.tokens import Tokenizer
-from asrkit.trainer import TrainingState, _set_up_logging, average_nbest, seed_everything
-from asrkit.tts_features import TTSFeatureExtractor
-from asrkit.tts_model import MODEL_FILE, TTSConfig, TTSModel
+from asrkit.data.tokens import Tokenizer
+from asrkit.asr.train import TrainingState, _set_up_logging, average_nbest, seed_everything
+from asrkit.tts.features import TTSFeatureExtractor
+from asrkit.tts.model import MODEL_FILE, TTSConfig, TTSModel
 
-log = logging.getLogger("asrkit.tts_train")
+log = logging.getLogger("asrkit.tts.train")
 
 
 @dataclass

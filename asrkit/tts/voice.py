@@ -1,6 +1,6 @@
 """A trained TTS exp dir as a voice: text -> FastSpeech2 log-mel -> Griffin-Lim waveform.
 
-It is an asrkit.voices.Voice (`synthesize(text, rate, pitch) -> (float32 samples, sample rate)`), so the synth
+It is an asrkit.tts.voices.Voice (`synthesize(text, rate, pitch) -> (float32 samples, sample rate)`), so the synth
 registry serves it as engine `model` with the exp dir as the voice: `asrkit synth --voice model:exp/tts_train`.
 """
 
@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from asrkit.align import tts_token_ids
-from asrkit.tts_model import MODEL_FILE, load_tts
-from asrkit.tts_vocoder import GriffinLim
-from asrkit.voices import Voice, VoiceError
+from asrkit.tts.align import tts_token_ids
+from asrkit.tts.model import MODEL_FILE, load_tts
+from asrkit.tts.vocoder import GriffinLim
+from asrkit.tts.voices import Voice, VoiceError
 
 
 class ModelVoice(Voice):

@@ -25,15 +25,15 @@ import torch.distributed as dist
 import yaml
 from espnet2.schedulers.warmup_lr import WarmupLR
 
-from asrkit.batching import FeatureSet, bucket_batches, epoch_order
+from asrkit.asr.batching import FeatureSet, bucket_batches, epoch_order
 from asrkit.config import load_config
-from asrkit.datadir import DATA_FBANK_CONFIG
-from asrkit.features import check_features_fit
+from asrkit.data.datadir import DATA_FBANK_CONFIG
+from asrkit.data.features import check_features_fit
 from asrkit.fileio import atomic_path, atomic_write
-from asrkit.model import ASRModel, ModelConfig
+from asrkit.asr.model import ASRModel, ModelConfig
 from asrkit.plots import plot_history
 from asrkit.progress import make_progress
-from asrkit.tokens import Tokenizer
+from asrkit.data.tokens import Tokenizer
 
 log = logging.getLogger("asrkit.train")
 

@@ -18,12 +18,12 @@ import numpy as np
 import torch
 import torchaudio.functional as F
 
-from asrkit.audio import iter_utterance_audio
-from asrkit.datadir import DataDirError, load_data_dir, read_dict, write_table
-from asrkit.features import fbank, load_fbank_config
+from asrkit.data.audio import iter_utterance_audio
+from asrkit.data.datadir import DataDirError, load_data_dir, read_dict, write_table
+from asrkit.data.features import fbank, load_fbank_config
 from asrkit.progress import progress_bar
-from asrkit.tokens import SPACE, Tokenizer
-from asrkit.tts_features import TTSFeatureConfig
+from asrkit.data.tokens import SPACE, Tokenizer
+from asrkit.tts.features import TTSFeatureConfig
 
 
 def tts_token_ids(tokenizer: Tokenizer, text: str) -> list[int]:
@@ -52,7 +52,7 @@ def durations_from_spans(spans: list[tuple[int, int]], num_enc_frames: int, num_
 def align_data_dir(data_dir: Path, asr_exp: Path, out_dir: Path, tts_config: TTSFeatureConfig,
                    model_file: str = "valid.acc.ave.pth") -> Path:
     """Align every utterance of data_dir with the CTC model of asr_exp; writes OUT/durations and OUT/tokens.txt."""
-    from asrkit.trainer import load_trained
+    from asrkit.asr.train import load_trained
 
     model, tokenizer = load_trained(Path(asr_exp), model_file)
     if SPACE not in tokenizer.token_to_id or tokenizer.words or tokenizer.sp is not None:

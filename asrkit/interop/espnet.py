@@ -19,10 +19,10 @@ import humanfriendly
 import torch
 import yaml
 
-from asrkit.features import FbankConfig, espnet_frontend, load_fbank_config, save_fbank_config
+from asrkit.data.features import FbankConfig, espnet_frontend, load_fbank_config, save_fbank_config
 from asrkit.fileio import atomic_path, atomic_write
-from asrkit.model import ENCODERS
-from asrkit.trainer import TrainConfig
+from asrkit.asr.model import ENCODERS
+from asrkit.asr.train import TrainConfig
 
 DEFAULT_MODEL_FILE = "valid.acc.ave.pth"
 # asrkit token types -> espnet2's: espnet2 calls every sentencepiece model "bpe".
@@ -214,7 +214,7 @@ def _resolve_path(espnet: dict, keys: tuple[str, ...], config_yaml: Path) -> Pat
 
 def _import_state(model_pth: Path, model_config: dict, vocab_size: int, out_dir: Path):
     """Check the parameters fit asrkit's model by building it, then keep them as the exp dir's model file."""
-    from asrkit.model import ASRModel, ModelConfig
+    from asrkit.asr.model import ASRModel, ModelConfig
 
     # A waveform model's frontend (its mel matrix) is asrkit's feature extraction now, written to fbank.yaml.
     state = {k: v for k, v in torch.load(model_pth, map_location="cpu").items() if not k.startswith("frontend.")}

@@ -1,7 +1,7 @@
 """E-Branchformer encoder + Transformer decoder, hybrid CTC/attention, with DeCRED auxiliary heads.
 
 The encoder is espnet2's E-Branchformer by default; `encoder_type` also takes espnet2's Conformer and Transformer,
-so models imported from ESPnet (asrkit/espnet_interop.py) run unchanged.
+so models imported from ESPnet (asrkit/interop/espnet.py) run unchanged.
 
 DeCRED (arXiv 2508.08938) adds classifier heads on intermediate decoder layers, trained on the same targets:
     decoder loss = sum_i w_i * CE_i  (intermediate heads and the final layer),

@@ -7,17 +7,17 @@ and OUT/data the synthesized speech as a data dir (`asrkit synth`'s output). Nam
 
 from pathlib import Path
 
-from asrkit.datadir import read_dict
+from asrkit.data.datadir import read_dict
 
 
 def evaluate_voice(text_file: Path, asr_exp: Path, out_dir: Path, spec: str, decode_config: Path | None = None) -> dict:
     """Synthesize, decode with asr_exp, score; returns the WER summary (as `asrkit score` writes it)."""
-    from asrkit.batching import FeatureSet
-    from asrkit.decoding import DecodeConfig, decode_data_dir, load_decode_config
-    from asrkit.features import load_fbank_config
+    from asrkit.asr.batching import FeatureSet
+    from asrkit.asr.decoding import DecodeConfig, decode_data_dir, load_decode_config
+    from asrkit.data.features import load_fbank_config
     from asrkit.scoring import score_decode_dir
-    from asrkit.synth import synthesize_data_dir
-    from asrkit.trainer import load_trained
+    from asrkit.tts.synth import synthesize_data_dir
+    from asrkit.asr.train import load_trained
 
     data_dir = Path(out_dir) / "data"
     synthesize_data_dir(read_dict(text_file), [spec], data_dir)

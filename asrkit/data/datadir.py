@@ -8,7 +8,7 @@ LC_ALL=C (byte) order, as described at https://kaldi-asr.org/doc/data_prep.html:
     text        utterance -> transcript
     utt2spk     utterance -> speaker        (spk2utt is its inverse)
     feats.scp, utt2dur, utt2num_samples, utt2num_frames: utterance -> value
-    fbank.yaml  not a table: the fbank config feats.scp was computed with (asrkit/features.py)
+    fbank.yaml  not a table: the fbank config feats.scp was computed with (asrkit/data/features.py)
 
 The checks follow utils/validate_data_dir.sh and the repairs utils/fix_data_dir.sh.
 Every problem is reported as `FILE:LINE: problem` so an editor can jump to it.
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, NamedTuple
 
-from asrkit.audio import SEGMENT_END_TOLERANCE_S, AudioError, is_pipe, read_audio
+from asrkit.data.audio import SEGMENT_END_TOLERANCE_S, AudioError, is_pipe, read_audio
 from asrkit.fileio import atomic_write
 
 REQUIRED_FILES = ("wav.scp", "text", "utt2spk", "spk2utt")
@@ -27,7 +27,7 @@ UTTERANCE_FILES = ("text", "utt2spk", "feats.scp", "utt2dur", "utt2num_samples",
 SPEAKER_FILES = ("spk2gender", "cmvn.scp")
 RECORDING_FILES = ("reco2dur", "reco2file_and_channel")
 KNOWN_FILES = ("wav.scp", "segments", "spk2utt") + UTTERANCE_FILES + SPEAKER_FILES + RECORDING_FILES
-# Not a table: the fbank config feats.scp was computed with (asrkit/features.py), written by merge-fbank.
+# Not a table: the fbank config feats.scp was computed with (asrkit/data/features.py), written by merge-fbank.
 DATA_FBANK_CONFIG = "fbank.yaml"
 
 # A mismatched file can differ in thousands of ids; the first few locate the cause.

@@ -16,8 +16,8 @@ import torch
 from torch import nn
 
 from asrkit.config import load_config
-from asrkit.tokens import Tokenizer
-from asrkit.tts_features import TTSFeatureConfig
+from asrkit.data.tokens import Tokenizer
+from asrkit.tts.features import TTSFeatureConfig
 
 MODEL_FILE = "valid.loss.ave.pth"
 

@@ -6,8 +6,8 @@ Shared by the recipes that read FSDD (egs/fsdd: its own split; egs/tts_digits: t
 from pathlib import Path
 from typing import NamedTuple
 
-from asrkit.datadir import write_data_dir
-from asrkit.voices import DIGIT_WORDS
+from asrkit.data.datadir import write_data_dir
+from asrkit.tts.voices import DIGIT_WORDS
 
 OFFICIAL_TEST_TAKES = range(5)  # takes 0-4 are the official test set, 5-49 training
 

@@ -11,7 +11,7 @@ import numpy as np
 import soundfile
 
 if TYPE_CHECKING:
-    from asrkit.datadir import DataDir
+    from asrkit.data.datadir import DataDir
 
 # Kaldi accepts a segment that ends this far past its recording (rounding in the segmenter).
 SEGMENT_END_TOLERANCE_S = 0.01

@@ -2,7 +2,7 @@
 
 A voice spec is `ENGINE:VOICE`, e.g. `espeak-ng:en-us+f3`, `flite:slt`, `festival:kal_diphone`. ENGINES maps each
 engine to the `module:callable` that builds a voice from the VOICE part; it is imported on first use, so unused
-engines cost nothing. A voice is an asrkit.voices.Voice: `prepare_text(text)` (the engine's text normalisation),
+engines cost nothing. A voice is an asrkit.tts.voices.Voice: `prepare_text(text)` (the engine's text normalisation),
 `synthesize(text, rate, pitch) -> (float32 samples, sample rate)` and `close()`. Another engine (e.g. `model`, whose
 VOICE is a trained TTS exp dir) is one more ENGINES entry, or a register_engine() call before synthesis.
 
@@ -23,15 +23,15 @@ from typing import Callable
 import numpy as np
 import soundfile
 
-from asrkit.datadir import DataDirError, read_dict, write_data_dir
+from asrkit.data.datadir import DataDirError, read_dict, write_data_dir
 from asrkit.fileio import atomic_path
-from asrkit.voices import Voice, VoiceError
+from asrkit.tts.voices import Voice, VoiceError
 
 ENGINES: dict[str, str | Callable[[str], Voice]] = {
-    "espeak-ng": "asrkit.voices:EspeakVoice",
-    "flite": "asrkit.voices:FliteVoice",
-    "festival": "asrkit.voices:FestivalVoice",
-    "model": "asrkit.tts_voice:ModelVoice",  # VOICE: a trained TTS exp dir (asrkit tts-train)
+    "espeak-ng": "asrkit.tts.voices:EspeakVoice",
+    "flite": "asrkit.tts.voices:FliteVoice",
+    "festival": "asrkit.tts.voices:FestivalVoice",
+    "model": "asrkit.tts.voice:ModelVoice",  # VOICE: a trained TTS exp dir (asrkit tts-train)
 }
 ASSIGNMENTS = ("every", "round-robin")
 AUDIO_FORMATS = {"flac": "FLAC", "wav": "WAV"}
@@ -144,7 +144,7 @@ def synthesize_data_dir(texts: dict[str, str], voices: list[str], out_dir, *, au
 
     Every voice is loaded, and so checked, before any audio is written.
     """
-    from asrkit.features import job_share
+    from asrkit.data.features import job_share
     from asrkit.progress import progress_bar
 
     if audio_format not in AUDIO_FORMATS:
@@ -169,7 +169,7 @@ def synthesize_data_dir(texts: dict[str, str], voices: list[str], out_dir, *, au
 
 
 def _synthesize(voice: Voice, utt: Utterance, fs: int) -> np.ndarray:
-    from asrkit.audio import resample
+    from asrkit.data.audio import resample
 
     try:
         samples, rate = voice.synthesize(voice.prepare_text(utt.text), utt.rate, utt.pitch)

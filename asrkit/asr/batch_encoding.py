@@ -14,8 +14,8 @@ import torch
 from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
 from torch import nn
 
-from asrkit.batching import pad
-from asrkit.model import ASRModel
+from asrkit.asr.batching import pad
+from asrkit.asr.model import ASRModel
 
 # How each espnet subsampling slices its input mask, as (stop, step) pairs: x_mask[:, :, :-stop:step]...
 SUBSAMPLING_SLICES = {

@@ -18,12 +18,12 @@ import torch
 from espnet.nets.ctc_prefix_score import CTCPrefixScoreTH
 from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
 
-from asrkit.batch_encoding import encode_batch
-from asrkit.batching import FeatureSet
+from asrkit.asr.batch_encoding import encode_batch
+from asrkit.asr.batching import FeatureSet
 from asrkit.config import load_config
-from asrkit.datadir import write_table
-from asrkit.incremental_decoder import IncrementalDecoder
-from asrkit.model import ASRModel
+from asrkit.data.datadir import write_table
+from asrkit.asr.incremental_decoder import IncrementalDecoder
+from asrkit.asr.model import ASRModel
 from asrkit.progress import make_progress
 
 NEG_INF = float("-inf")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import sentencepiece as spm
 
-from asrkit.datadir import read_dict
+from asrkit.data.datadir import read_dict
 from asrkit.fileio import atomic_write
 
 BLANK, UNK, SOS_EOS, SPACE = "<blank>", "<unk>", "<sos/eos>", "<space>"

@@ -6,7 +6,7 @@ With a centred STFT, T frames become (T - 1) * hop_length samples.
 import numpy as np
 import torch
 
-from asrkit.tts_features import TTSFeatureConfig
+from asrkit.tts.features import TTSFeatureConfig
 
 
 class GriffinLim:

@@ -4,7 +4,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 DEMO := egs/tts_digits/asr1
 
-.PHONY: install system-deps demo test test-fast clean slurm-cluster
+.PHONY: install system-deps demo test clean slurm-cluster
 
 install: $(VENV)/.installed
 

@@ -6,19 +6,13 @@ from typing import Optional
 
 import typer
 
-app = typer.Typer(
-    help="Speech recognition in the Kaldi/ESPnet recipe style. Stages exchange Kaldi data dirs and an exp/ dir.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+from asrkit.cliapp import make_app
+from asrkit.tts.cli import app as tts_app
+
+app = make_app("Speech recognition in the Kaldi/ESPnet recipe style. Stages exchange Kaldi data dirs and an exp/ dir.")
+app.add_typer(tts_app, name="tts")
 
 ExistingDir = typer.Argument(..., exists=True, file_okay=False, help="Kaldi-style data dir.")
-
-
-def fail(message: str, code: int = 1):
-    typer.echo(message, err=True)
-    raise typer.Exit(code)
 
 
 @app.command("validate-data")
@@ -29,12 +23,13 @@ def validate_data(
 ):
     """Check a data dir against Kaldi's validate_data_dir.sh rules; prints FILE:LINE: problem lines."""
     from asrkit.data.datadir import validate_data_dir
+    from asrkit.errors import AsrkitError
 
     problems = validate_data_dir(data_dir, check_audio=check_audio, fs=fs)
     for problem in problems:
         typer.echo(problem, err=True)
     if problems:
-        fail(f"validate-data: {data_dir}: {len(problems)} problem(s)")
+        raise AsrkitError(f"{data_dir}: {len(problems)} problem(s)")
     typer.echo(f"validate-data: {data_dir}: OK")
 
 
@@ -58,13 +53,9 @@ def fbank(
     job: int = typer.Option(1, min=1, help="Which job (1-based) this process computes."),
 ):
     """Compute log-mel fbank (80-dim Kaldi fbank by default) for one job's share of a data dir (skips a job already done)."""
-    from asrkit.data.audio import AudioError
     from asrkit.data.features import FbankConfig, compute_fbank_job, load_fbank_config
 
-    try:
-        scp = compute_fbank_job(data_dir, feat_dir, load_fbank_config(config) if config else FbankConfig(), nj=nj, job=job)
-    except (AudioError, ValueError) as error:
-        fail(f"fbank: {error}")
+    scp = compute_fbank_job(data_dir, feat_dir, load_fbank_config(config) if config else FbankConfig(), nj=nj, job=job)
     typer.echo(f"fbank: wrote {scp}")
 
 
@@ -77,10 +68,7 @@ def merge_fbank(
     """Gather the fbank jobs' scps into DATA/feats.scp and DATA/utt2num_frames, their config into DATA/fbank.yaml."""
     from asrkit.data.features import merge_fbank_jobs
 
-    try:
-        count = merge_fbank_jobs(data_dir, feat_dir, nj)
-    except (FileNotFoundError, ValueError) as error:
-        fail(f"merge-fbank: {error}")
+    count = merge_fbank_jobs(data_dir, feat_dir, nj)
     typer.echo(f"merge-fbank: {data_dir}/feats.scp: {count} utterances")
 
 
@@ -95,17 +83,14 @@ def compute_cmvn(data_dir: Path = ExistingDir, out_file: Path = typer.Argument(.
 @app.command()
 def tokens(
     text: Path = typer.Argument(..., exists=True, dir_okay=False, help="Kaldi `text` file to learn tokens from."),
-    out_dir: Path = typer.Argument(..., help="Writes tokens.txt (and bpe.model)."),
+    out_dir: Path = typer.Argument(..., help="Token dir to write: tokens.txt, token_type (and bpe.model)."),
     token_type: str = typer.Option("char", help="char, word, bpe or unigram."),
     vocab_size: int = typer.Option(30, help="Sentencepiece vocabulary size (an upper bound)."),
 ):
     """Build an ESPnet-style token list (<blank> first, <sos/eos> last)."""
     from asrkit.data.tokens import build_token_list
 
-    try:
-        token_list = build_token_list(text, out_dir, token_type, vocab_size)
-    except ValueError as error:
-        fail(f"tokens: {error}")
+    token_list = build_token_list(text, out_dir, token_type, vocab_size)
     count = len(token_list.read_text(encoding="utf-8").splitlines())
     typer.echo(f"tokens: wrote {token_list} ({count} tokens)")
 
@@ -115,31 +100,24 @@ def train(
     config: Path = typer.Option(..., exists=True, help="Training YAML."),
     train_data: Path = typer.Option(..., exists=True, file_okay=False, help="Data dir with feats.scp and text."),
     valid_data: Path = typer.Option(..., exists=True, file_okay=False),
-    token_list: Path = typer.Option(..., exists=True, dir_okay=False),
+    token_dir: Path = typer.Option(..., exists=True, file_okay=False,
+                                   help="`asrkit tokens` output: tokens.txt, token_type (+ bpe.model)."),
     cmvn: Path = typer.Option(..., exists=True, dir_okay=False, help="Global CMVN stats of the training data."),
     exp_dir: Path = typer.Option(..., help="Experiment dir (ESPnet layout)."),
-    token_type: str = typer.Option("char", help="char, word, bpe or unigram: how the token list was built."),
-    bpe_model: Optional[Path] = typer.Option(None, exists=True, dir_okay=False, help="Sentencepiece model (bpe, unigram)."),
-    fbank_config: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
-                                                help="The features' config, kept so decode can compute fbank from "
-                                                     "audio [default: TRAIN_DATA/fbank.yaml]."),
     resume: bool = typer.Option(False, help="Continue from EXP/checkpoint.pth if it exists."),
     init: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
                                         help="Fine-tune: start from this model file (e.g. an imported ESPnet model)."),
 ):
     """Train the E-Branchformer + Transformer (+ DeCRED heads) CTC/attention model.
 
-    Run under `torchrun --nproc_per_node N` for multi-process (DDP) training.
+    The features are TRAIN_DATA's feats.scp, made with TRAIN_DATA/fbank.yaml (merge-fbank writes it); the exp dir
+    keeps that config so decode can compute the same features from audio. Run under `torchrun --nproc_per_node N` for multi-process (DDP) training.
     """
-    from asrkit.data.datadir import DataDirError
     from asrkit.asr.train import Inputs
     from asrkit.asr.train import train as run_training
 
-    inputs = Inputs(train_data, valid_data, token_list, cmvn, token_type, bpe_model, fbank_config)
-    try:
-        run_training(exp_dir, config, inputs, resume=resume, init=init)
-    except DataDirError as error:
-        fail(f"train: {error}")
+    inputs = Inputs(train_data, valid_data, token_dir, cmvn)
+    run_training(exp_dir, config, inputs, resume=resume, init=init)
 
 
 @app.command()
@@ -157,26 +135,21 @@ def decode(
     Reads DATA/feats.scp when the fbank stage ran (refused when DATA/fbank.yaml differs from EXP/fbank.yaml);
     otherwise computes fbank from DATA/wav.scp with EXP/fbank.yaml.
     """
-    from asrkit.data.audio import AudioError
     from asrkit.asr.batching import FeatureSet
-    from asrkit.data.datadir import DataDirError
     from asrkit.asr.decoding import DecodeConfig, decode_data_dir, load_decode_config
-    from asrkit.data.features import check_features_fit, job_share, load_fbank_config
-    from asrkit.asr.train import load_trained
+    from asrkit.data.features import check_features_fit, job_share
+    from asrkit.expdir import fbank_config, load_asr
 
     decode_config = load_decode_config(config) if config else DecodeConfig()
-    asr, tokenizer = load_trained(exp_dir, model)
+    asr, tokenizer = load_asr(exp_dir, model)
     target = out_dir / "logdir" / f"output.{job}" if job else out_dir
-    try:
-        if (data_dir / "feats.scp").exists():
-            check_features_fit(data_dir, exp_dir / "fbank.yaml")
-            data = FeatureSet.from_data_dir(data_dir)
-        else:
-            data = FeatureSet.from_audio(data_dir, load_fbank_config(exp_dir / "fbank.yaml"))
-        utts = sorted(data.num_frames)
-        decode_data_dir(asr, tokenizer, data, job_share(utts, nj, job) if job else utts, decode_config, target)
-    except (DataDirError, AudioError, FileNotFoundError) as error:
-        fail(f"decode: {error}")
+    if (data_dir / "feats.scp").exists():
+        check_features_fit(data_dir, exp_dir / "fbank.yaml")
+        data = FeatureSet.from_data_dir(data_dir)
+    else:
+        data = FeatureSet.from_audio(data_dir, fbank_config(exp_dir))
+    utts = sorted(data.num_frames)
+    decode_data_dir(asr, tokenizer, data, job_share(utts, nj, job) if job else utts, decode_config, target)
     typer.echo(f"decode: wrote {target}/text")
 
 
@@ -216,12 +189,9 @@ def export_model(
     The exported model reads asrkit's fbank features (frontend null), or waveforms through espnet2's frontend when
     it was imported with one; DeCRED heads are left out.
     """
-    from asrkit.interop.espnet import InteropError, export_espnet
+    from asrkit.interop.espnet import export_espnet
 
-    try:
-        config = export_espnet(exp_or_model, out_dir)
-    except InteropError as error:
-        fail(f"export: {error}")
+    config = export_espnet(exp_or_model, out_dir)
     typer.echo(f"export: wrote {config}")
 
 
@@ -239,79 +209,10 @@ def import_model(
     espnet2's default frontend (the model zoo's layout) gets that frontend as OUT_DIR/fbank.yaml: decode computes
     it from wav.scp, and `asrkit fbank --config OUT_DIR/fbank.yaml` writes it for fine-tuning.
     """
-    from asrkit.interop.espnet import InteropError, import_espnet
+    from asrkit.interop.espnet import import_espnet
 
-    try:
-        import_espnet(config_yaml, model_pth, out_dir)
-    except InteropError as error:
-        fail(f"import: {error}")
+    import_espnet(config_yaml, model_pth, out_dir)
     typer.echo(f"import: wrote {out_dir}")
-
-# --- Neural TTS: CTC forced alignment, FastSpeech2 training, intelligibility --------------------------------------
-
-
-@app.command()
-def align(
-    data_dir: Path = ExistingDir,
-    asr_exp: Path = typer.Argument(..., exists=True, file_okay=False, help="Trained char-token ASR exp dir (the aligner)."),
-    out_dir: Path = typer.Argument(..., help="Gets durations (uttid d1 d2 ...) and tokens.txt."),
-    config: Optional[Path] = typer.Option(None, exists=True, help="TTS YAML whose `features` set the TTS frame hop."),
-    model: str = typer.Option("valid.acc.ave.pth", help="Model file inside ASR_EXP."),
-):
-    """CTC forced alignment: per-token durations in TTS frames, summing to each utterance's mel frame count."""
-    from asrkit.tts.align import align_data_dir
-    from asrkit.data.audio import AudioError
-    from asrkit.data.datadir import DataDirError
-    from asrkit.tts.model import TTSConfig
-
-    features = TTSConfig.load(config).feature_config if config else TTSConfig().feature_config
-    try:
-        durations = align_data_dir(data_dir, asr_exp, out_dir, features, model)
-    except (DataDirError, AudioError, ValueError) as error:
-        fail(f"align: {error}")
-    typer.echo(f"align: wrote {durations}")
-
-
-@app.command("tts-train")
-def tts_train(
-    data_dir: Path = ExistingDir,
-    exp_dir: Path = typer.Argument(..., help="TTS experiment dir."),
-    config: Path = typer.Option(..., exists=True, help="TTS YAML (FastSpeech2 `model`, `features`, training options)."),
-    alignment: Path = typer.Option(..., exists=True, file_okay=False, help="`asrkit align` output dir for DATA_DIR."),
-    resume: bool = typer.Option(False, help="Continue from EXP_DIR/checkpoint.pth if it exists."),
-):
-    """Train FastSpeech2 on a data dir of real speech, with durations from `asrkit align`."""
-    from asrkit.data.audio import AudioError
-    from asrkit.data.datadir import DataDirError
-    from asrkit.tts.train import train_tts
-
-    try:
-        model_file = train_tts(data_dir, exp_dir, config, alignment, resume=resume)
-    except (DataDirError, AudioError, ValueError) as error:
-        fail(f"tts-train: {error}")
-    typer.echo(f"tts-train: wrote {model_file}")
-
-
-@app.command("tts-eval")
-def tts_eval(
-    text: Path = typer.Argument(..., exists=True, dir_okay=False, help="Kaldi `text` file: uttid transcript."),
-    asr_exp: Path = typer.Argument(..., exists=True, file_okay=False, help="ASR exp dir that judges intelligibility."),
-    out_dir: Path = typer.Argument(..., help="Decode dir (text, score_wer/, ...); the synthesized speech goes to OUT_DIR/data."),
-    voice: str = typer.Option(..., help="A synth voice, e.g. model:exp/tts_train (a TTS exp dir) or espeak-ng:en-us."),
-    decode_config: Optional[Path] = typer.Option(None, exists=True, help="Decoding YAML."),
-):
-    """Intelligibility: synthesize TEXT with VOICE, decode it with ASR_EXP, score WER against TEXT."""
-    from asrkit.data.audio import AudioError
-    from asrkit.data.datadir import DataDirError
-    from asrkit.tts.eval import evaluate_voice
-    from asrkit.tts.voices import VoiceError
-
-    try:
-        summary = evaluate_voice(text, asr_exp, out_dir, voice, decode_config)
-    except (VoiceError, DataDirError, AudioError) as error:
-        fail(f"tts-eval: {error}")
-    typer.echo(f"tts-eval: {voice}: WER {summary['wer']:.2f} % ({summary['n_sent']} utterances, {summary['n_words']} words)")
-
 
 @app.command()
 def synth(
@@ -335,20 +236,20 @@ def synth(
 
     Each voice is one speaker. Every voice is checked to be installed before any audio is written.
     """
-    from asrkit.data.datadir import DataDirError
-    from asrkit.tts.synth import Jitter, read_texts, read_voice_specs, synthesize_data_dir
-    from asrkit.tts.voices import VoiceError
+    from asrkit.tts.synth import (
+        Jitter,
+        read_texts,
+        read_voice_specs,
+        synthesize_data_dir,
+    )
 
-    try:
-        voices = list(voice) + (read_voice_specs(voices_file) if voices_file else [])
-        done = synthesize_data_dir(read_texts(text_file, plain), voices, out_dir, audio_dir=audio_dir, nj=nj, job=job,
-                                   assign=assign, jitter=Jitter(rate_jitter, pitch_jitter, seed), fs=fs,
-                                   audio_format=audio_format)
-    except (VoiceError, DataDirError, ValueError) as error:
-        fail(f"synth: {error}")
+    voices = list(voice) + (read_voice_specs(voices_file) if voices_file else [])
+    done = synthesize_data_dir(read_texts(text_file, plain), voices, out_dir, audio_dir=audio_dir, nj=nj, job=job,
+                               assign=assign, jitter=Jitter(rate_jitter, pitch_jitter, seed), fs=fs,
+                               audio_format=audio_format)
     where = f"job {job} of {nj}" if job else f"{out_dir}"
     typer.echo(f"synth: {where}: synthesized {done} new utterances (audio already there is kept)")
 
 
-if __name__ == "__main__":
-    app()
+if __name__ == "__main__":  # `python -m asrkit.cli` (torchrun, tests): the same command name in messages
+    app(prog_name="asrkit")

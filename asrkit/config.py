@@ -6,6 +6,8 @@ from typing import TypeVar
 
 import yaml
 
+from asrkit.errors import ConfigError
+
 Config = TypeVar("Config")
 
 
@@ -14,8 +16,8 @@ def load_config(cls: type[Config], path, what: str) -> Config:
     with open(path, encoding="utf-8") as f:
         conf = yaml.safe_load(f) or {}
     if not isinstance(conf, dict):
-        raise ValueError(f"{path}: expected a mapping of {what} options, found a {type(conf).__name__}")
+        raise ConfigError(f"{path}: expected a mapping of {what} options, found a {type(conf).__name__}")
     unknown = set(conf) - {field.name for field in dataclasses.fields(cls)}
     if unknown:
-        raise ValueError(f"{Path(path)}: unknown {what} option(s): {', '.join(sorted(unknown))}")
+        raise ConfigError(f"{Path(path)}: unknown {what} option(s): {', '.join(sorted(unknown))}")
     return cls(**conf)

@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -28,3 +29,9 @@ def atomic_write(path, mode="w", encoding="utf-8"):
     """Open a temp file beside `path`; it replaces `path` only if the block succeeds."""
     with atomic_path(path) as tmp, open(tmp, mode, encoding=None if "b" in mode else encoding) as f:
         yield f
+
+
+def copy_file(source, target):
+    """shutil.copyfile, atomically: a reader sees the old target or the whole new one."""
+    with atomic_path(target) as tmp:
+        shutil.copyfile(source, tmp)

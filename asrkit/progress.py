@@ -2,10 +2,17 @@
 
 import sys
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 
-def make_progress(transient: bool = False) -> Progress:
+def make_progress() -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -13,7 +20,6 @@ def make_progress(transient: bool = False) -> Progress:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         TextColumn("{task.fields[status]}"),
-        transient=transient,
         # A log file (launcher jobs) gets the final state only, not thousands of redraws.
         disable=not sys.stderr.isatty(),
     )

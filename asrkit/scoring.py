@@ -20,6 +20,7 @@ import jiwer
 
 import asrkit
 from asrkit.data.datadir import read_dict
+from asrkit.errors import AsrkitError
 from asrkit.fileio import atomic_write
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ def score_decode_dir(ref_text: Path, hyp_text: Path, out_dir: Path, utt2spk: Pat
     # an empty transcript is legitimate on both sides: silence in the reference, nothing decoded in the hypothesis
     refs, hyps = read_dict(ref_text, allow_empty_value=True), read_dict(hyp_text, allow_empty_value=True)
     if not refs:
-        raise ValueError(f"{ref_text}: no utterances to score against")
+        raise AsrkitError(f"{ref_text}: no utterances to score against")
     _check_hyp_ids(refs, hyps, hyp_text)
     speakers = _speakers(refs, utt2spk)
     summaries = {}
@@ -163,10 +164,12 @@ def write_results_md(recipe_dir: Path, exp_root: Path | None = None) -> Path:
     """Gather every exp/<asr_exp>/decode_*[/<test_set>]/score_{wer,cer}/summary.json into RESULTS.md."""
     recipe_dir = Path(recipe_dir)
     exp_root = Path(exp_root) if exp_root is not None else recipe_dir / "exp"
+    if not exp_root.is_dir():
+        raise AsrkitError(f"{exp_root}: no such directory; run a recipe's stages first (RESULTS.md gathers exp/*/decode_*)")
     scored = {exp_dir: _scored_dirs(exp_dir) for exp_dir in sorted(exp_root.iterdir()) if exp_dir.is_dir()}
     scored = {exp_dir: dirs for exp_dir, dirs in scored.items() if dirs}
     if not scored:
-        raise FileNotFoundError(f"no decode_*/score_wer/summary.json under {exp_root}/*/")
+        raise AsrkitError(f"no decode_*/score_wer/summary.json under {exp_root}/*/")
     lines = ["# RESULTS", "", *_environment(), ""]
     for exp_dir, dirs in scored.items():
         lines += [f"## {exp_dir.name}", ""]
@@ -181,7 +184,7 @@ def write_results_md(recipe_dir: Path, exp_root: Path | None = None) -> Path:
 def _check_hyp_ids(refs: dict[str, str], hyps: dict[str, str], hyp_text: Path):
     unknown = [uttid for uttid in hyps if uttid not in refs]
     if unknown:
-        raise ValueError(f"{hyp_text}: utterance {unknown[0]!r} is not in the reference ({len(unknown)} unknown ids)")
+        raise AsrkitError(f"{hyp_text}: utterance {unknown[0]!r} is not in the reference ({len(unknown)} unknown ids)")
     for uttid in refs:
         if uttid not in hyps:
             log.warning("%s: no hypothesis for %s, scoring it as all deletions", hyp_text, uttid)
@@ -193,7 +196,7 @@ def _speakers(refs: dict[str, str], utt2spk: Path | None) -> dict[str, str]:
         mapping = read_dict(utt2spk)
         missing = [uttid for uttid in refs if uttid not in mapping]
         if missing:
-            raise ValueError(f"{utt2spk}: no speaker for utterance {missing[0]!r}")
+            raise AsrkitError(f"{utt2spk}: no speaker for utterance {missing[0]!r}")
         return {uttid: mapping[uttid] for uttid in refs}
     prefixes = {uttid: re.split(r"[-_]", uttid, maxsplit=1) for uttid in refs}
     # a prefix is only a speaker if every uttid follows the `<spk>-<rest>` convention

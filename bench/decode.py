@@ -12,21 +12,20 @@ Model loading and imports are outside the timings.
 import time
 
 import torch
-
 from common import OUT, emit, fsdd_recipe, parser, start
 
 from asrkit.asr.batching import FeatureSet
-from asrkit.data.datadir import read_dict, write_table
 from asrkit.asr.decoding import decode_data_dir, load_decode_config
+from asrkit.data.datadir import read_dict, write_table
+from asrkit.expdir import load_asr
 from asrkit.interop.espnet import export_espnet
 from asrkit.scoring import score_decode_dir
-from asrkit.asr.train import load_trained
 
 FRAME_SHIFT_S = 0.01
 
 
 def decode_asrkit(exp, feats, utts, config, out_dir) -> float:
-    model, tokenizer = load_trained(exp)
+    model, tokenizer = load_asr(exp)
     begin = time.perf_counter()
     decode_data_dir(model, tokenizer, feats, utts, config, out_dir)
     return time.perf_counter() - begin

@@ -29,7 +29,7 @@ def subset(data_dir, out_dir, max_utts: int):
 
 def run_jobs(data_dir, feat_dir, nj: int) -> float:
     shutil.rmtree(feat_dir, ignore_errors=True)
-    command = [sys.executable, "-m", "asrkit.cli", "fbank", "--config", str(REPO / "conf" / "fbank.yaml"),
+    command = [sys.executable, "-m", "asrkit.cli", "fbank", "--config", str(REPO / "egs" / "fsdd" / "asr1" / "conf" / "fbank.yaml"),
                "--nj", str(nj)]
     begin = time.perf_counter()
     jobs = [subprocess.Popen(command + ["--job", str(j), str(data_dir), str(feat_dir)], stdout=subprocess.DEVNULL,

@@ -12,13 +12,13 @@ same steps (torch.profiler) and prints the operators that take the most of a ste
 import time
 
 import torch
+from common import emit, fsdd_recipe, parser, start
 from torch.profiler import ProfilerActivity, profile
 from torch.utils.flop_counter import FlopCounterMode
 
-from common import emit, fsdd_recipe, parser, start
-
 from asrkit.asr.batching import FeatureSet, bucket_batches
-from asrkit.asr.train import TrainConfig, build_model, load_tokenizer
+from asrkit.asr.train import TrainConfig
+from asrkit.expdir import build_asr
 
 
 def training_step(model, batch):
@@ -57,8 +57,8 @@ def main():
     start(args)
     exp = fsdd_recipe() / "exp" / "asr_train"
     config = TrainConfig.load(exp / "config.yaml")
-    tokenizer = load_tokenizer(exp, config.inputs.get("token_type", "char"))
-    model = build_model(exp, config, tokenizer.vocab_size).train()
+    model, tokenizer = build_asr(exp)
+    model.train()
     data = FeatureSet.from_data_dir(exp.parents[1] / config.inputs["train_data"], tokenizer)
     batches = sorted(bucket_batches(data.num_frames, config.batch_frames), key=len)
     utts = batches[len(batches) // 2]

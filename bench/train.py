@@ -23,12 +23,11 @@ from datetime import datetime
 from pathlib import Path
 
 import yaml
-
 from common import OUT, emit, fsdd_recipe, parser, start
 
+from asrkit.asr.train import TrainConfig
 from asrkit.data.datadir import read_dict, write_table
 from asrkit.interop.espnet import espnet_config_from
-from asrkit.asr.train import TrainConfig
 
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
@@ -40,6 +39,7 @@ def subset(data_dir: Path, out_dir: Path, max_utts: int) -> Path:
     for name in ("feats.scp", "utt2num_frames", "text"):
         table = read_dict(data_dir / name, allow_empty_value=True)
         write_table(out_dir / name, {u: table[u] for u in utts})
+    shutil.copyfile(data_dir / "fbank.yaml", out_dir / "fbank.yaml")  # train takes the features' config from here
     return out_dir
 
 
@@ -86,14 +86,14 @@ def epoch_seconds(log: Path, pattern: str, stamp_format: str) -> list[float]:
 
 def asrkit_run(config: TrainConfig, train, valid, recipe, out, env):
     conf = out / "asrkit.yaml"
-    conf.write_text(yaml.safe_dump({**{k: v for k, v in config.__dict__.items() if k != "inputs"},
+    conf.write_text(yaml.safe_dump({**{k: v for k, v in config.__dict__.items() if k not in ("inputs", "kind")},
                                     "model": {**config.model, "decred": {}}}))
     exp = out / "asrkit_exp"
     shutil.rmtree(exp, ignore_errors=True)
     inputs = config.inputs
     command = [sys.executable, "-m", "asrkit.cli", "train", "--config", str(conf), "--train-data", str(train),
-               "--valid-data", str(valid), "--token-type", inputs["token_type"],
-               "--token-list", str(recipe / inputs["token_list"]), "--cmvn", str(recipe / inputs["cmvn"]),
+               "--valid-data", str(valid), "--token-dir", str(recipe / inputs["token_dir"]),
+               "--cmvn", str(recipe / inputs["cmvn"]),
                "--exp-dir", str(exp)]
     peak = run_measured(command, out / "asrkit.log", env)
     return peak, epoch_seconds(exp / "train.log", r"^(\S+ \S+) INFO epoch \d+:", "%Y-%m-%d %H:%M:%S,%f")
@@ -112,9 +112,10 @@ def shape_files(data_dir: Path, out_dir: Path, vocab: int, feat_dim: int) -> tup
 def espnet_run(config: TrainConfig, epochs, train, valid, recipe, out, env):
     model_dir = out / "espnet_model"
     model_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(recipe / config.inputs["token_list"], model_dir / "tokens.txt")
+    shutil.copyfile(recipe / config.inputs["token_dir"] / "tokens.txt", model_dir / "tokens.txt")
     shutil.copyfile(recipe / config.inputs["cmvn"], model_dir / "feats_stats.npz")
-    espnet = {**espnet_config_from(config, model_dir),
+    token_type = (recipe / config.inputs["token_dir"] / "token_type").read_text().strip()
+    espnet = {**espnet_config_from(config.model, token_type, model_dir),
               "optim": "adam", "optim_conf": {"lr": config.lr, "weight_decay": config.weight_decay},
               "scheduler": "warmuplr", "scheduler_conf": {"warmup_steps": config.warmup_steps},
               "grad_clip": config.grad_clip, "max_epoch": epochs, "seed": config.seed,

@@ -16,7 +16,7 @@ train_set=
 valid_set=
 test_sets=
 local_data_opts=              # options passed to local/data.sh
-fbank_config=${ASRKIT_ROOT}/conf/fbank.yaml
+fbank_config=conf/fbank.yaml     # the recipe's features; merge-fbank records them in each data dir, train takes them from there
 token_type=char               # char, word, bpe or unigram
 vocab_size=30
 asr_config=conf/train.yaml
@@ -76,8 +76,6 @@ fi
 
 if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
   log "Stage 5: training ${asr_exp}"
-  bpe_opt=()
-  [ ! -f "${token_dir}/bpe.model" ] || bpe_opt=(--bpe-model "${token_dir}/bpe.model")
   # Multi-process training is torchrun inside one job, so it is the same for every backend of $cuda_cmd.
   nproc=${train_nproc:-${ngpu}}
   launcher=asrkit
@@ -86,8 +84,7 @@ if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
   ${cuda_cmd} --gpu ${ngpu} "${asr_exp}/train.out" \
     ${launcher} train --config "${asr_config}" \
       --train-data "data/${train_set}" --valid-data "data/${valid_set}" \
-      --token-type "${token_type}" --token-list "${token_dir}/tokens.txt" "${bpe_opt[@]}" \
-      --cmvn "data/${train_set}/cmvn.npz" --fbank-config "${fbank_config}" --exp-dir "${asr_exp}" --resume
+      --token-dir "${token_dir}" --cmvn "data/${train_set}/cmvn.npz" --exp-dir "${asr_exp}" --resume
 fi
 
 if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then

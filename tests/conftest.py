@@ -80,10 +80,15 @@ def grid_aligned(tmp_path_factory) -> dict:
     """12 GRID s1 utterances, a tiny char CTC model trained on them, and its alignment (paths by name)."""
     import yaml
 
-    from asrkit.tts.align import align_data_dir
-    from asrkit.data.features import FbankConfig, compute_cmvn_stats, compute_fbank_job, merge_fbank_jobs
-    from asrkit.data.tokens import build_token_list
     from asrkit.asr.train import Inputs, train
+    from asrkit.data.features import (
+        FbankConfig,
+        compute_cmvn_stats,
+        compute_fbank_job,
+        merge_fbank_jobs,
+    )
+    from asrkit.data.tokens import build_token_list
+    from asrkit.tts.align import align_data_dir
     from asrkit.tts.model import TTSConfig
 
     root = tmp_path_factory.mktemp("grid")
@@ -92,10 +97,9 @@ def grid_aligned(tmp_path_factory) -> dict:
     merge_fbank_jobs(data, root / "fbank", 1)
     compute_cmvn_stats(data, root / "cmvn.npz")
     tokens = build_token_list(data / "text", root / "tokens", "char")
-    (root / "fbank.yaml").write_text(yaml.safe_dump(FbankConfig().__dict__))
     (root / "asr.yaml").write_text(yaml.safe_dump(TINY_ASR))
     (root / "tts.yaml").write_text(yaml.safe_dump(TINY_TTS))
-    train(root / "asr", root / "asr.yaml", Inputs(data, data, tokens, root / "cmvn.npz", "char", None, root / "fbank.yaml"))
+    train(root / "asr", root / "asr.yaml", Inputs(data, data, tokens.parent, root / "cmvn.npz"))
     align_data_dir(data, root / "asr", root / "align", TTSConfig.load(root / "tts.yaml").feature_config)
     return {"root": root, "data": data, "asr": root / "asr", "align": root / "align", "tts_config": root / "tts.yaml"}
 

@@ -2,9 +2,9 @@
 
 import soundfile
 
-from asrkit.tts.align import durations_from_spans, read_durations, tts_token_ids
 from asrkit.data.datadir import read_dict
 from asrkit.data.tokens import Tokenizer
+from asrkit.tts.align import durations_from_spans, read_durations, tts_token_ids
 from asrkit.tts.model import TTSConfig
 
 
@@ -19,7 +19,7 @@ def test_alignment_of_grid_utterances_sums_to_their_mel_frames(grid_aligned):
     durations = read_durations(grid_aligned["align"] / "durations")
     text = read_dict(grid_aligned["data"] / "text")
     wav_scp = read_dict(grid_aligned["data"] / "wav.scp")
-    tokenizer = Tokenizer(grid_aligned["align"] / "tokens.txt", "char")
+    tokenizer = Tokenizer.from_dir(grid_aligned["align"])
     features = TTSConfig.load(grid_aligned["tts_config"]).feature_config
     assert sorted(durations) == sorted(text)
     for utt, d in durations.items():

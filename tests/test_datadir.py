@@ -7,8 +7,13 @@ import numpy as np
 import pytest
 import soundfile
 
-from asrkit import audio
-from asrkit.data.audio import AudioError, audio_duration, iter_utterance_audio, read_audio
+from asrkit.data import audio
+from asrkit.data.audio import (
+    AudioError,
+    audio_duration,
+    iter_utterance_audio,
+    read_audio,
+)
 from asrkit.data.datadir import (
     DataDir,
     DataDirError,
@@ -21,6 +26,7 @@ from asrkit.data.datadir import (
     write_data_dir,
     write_table,
 )
+from asrkit.errors import AsrkitError
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 RATE = 8000
@@ -235,7 +241,7 @@ def test_write_table_sorts_in_c_order_atomically(tmp_path):
     write_table(path, {"b": "x", "B": "x", "_c": "x", "a": "x", "é": "x"})
     assert path.read_text() == "B x\n_c x\na x\nb x\né x\n"
     assert [p.name for p in tmp_path.iterdir()] == ["utt2spk"]
-    with pytest.raises(ValueError, match="whitespace"):
+    with pytest.raises(AsrkitError, match="whitespace"):
         write_table(path, [("bad key", "x")])
 
 

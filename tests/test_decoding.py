@@ -9,13 +9,13 @@ import torch
 
 from asrkit.asr.batching import FeatureSet
 from asrkit.asr.decoding import DecodeConfig, beam_search, decode_data_dir
-from asrkit.asr.train import load_trained
+from asrkit.expdir import load_asr
 
 
 @pytest.fixture(scope="module")
 def trained(yesno_recipe):
     exp = yesno_recipe / "exp" / "asr_train"
-    model, tokenizer = load_trained(exp)
+    model, tokenizer = load_asr(exp)
     return model, tokenizer, FeatureSet.from_data_dir(yesno_recipe / "data" / "test_yesno")
 
 

@@ -8,7 +8,6 @@ then fine-tuned by asrkit; the same for a model that reads waveforms through esp
 import argparse
 import subprocess
 import sys
-
 from pathlib import Path
 
 import numpy as np
@@ -17,13 +16,14 @@ import soundfile
 import torch
 import yaml
 
-from asrkit.data.audio import read_audio
 from asrkit.asr.batching import FeatureSet
-from asrkit.data.datadir import load_data_dir, read_dict, write_data_dir
 from asrkit.asr.decoding import DecodeConfig, decode_data_dir, load_decode_config
-from asrkit.interop.espnet import InteropError, export_espnet, import_espnet
+from asrkit.asr.train import Inputs, train
+from asrkit.data.audio import read_audio
+from asrkit.data.datadir import load_data_dir, read_dict, write_data_dir
 from asrkit.data.features import espnet_log_mel, load_fbank_config
-from asrkit.asr.train import Inputs, load_trained, train
+from asrkit.expdir import load_asr
+from asrkit.interop.espnet import InteropError, export_espnet, import_espnet
 
 SPECIALS = ("<sos/eos>", "<blank>")
 
@@ -125,7 +125,7 @@ def espnet_model(yesno_recipe, tmp_path_factory):
 
 def test_imported_model_decodes_the_same_in_both(espnet_model, yesno_test, tmp_path):
     exp = import_espnet(espnet_model / "config.yaml", espnet_model / "valid.acc.ave.pth", tmp_path / "exp")
-    model, tokenizer = load_trained(exp)
+    model, tokenizer = load_asr(exp)
     assert type(model.encoder).__name__ == "ConformerEncoder"
     # An untrained model's hypotheses run to the maximum length: short inputs keep the search short.
     short = FeatureSet({u: yesno_test.load(u)[:120] for u in sorted(yesno_test.num_frames)[:8]},
@@ -145,8 +145,7 @@ def test_imported_model_fine_tunes(espnet_model, yesno_recipe, tmp_path):
     (tmp_path / "finetune.yaml").write_text(yaml.safe_dump({**config, "max_epoch": 1, "batch_frames": 1400,
                                                             "keep_nbest": 1}))
     data = yesno_recipe / "data"
-    inputs = Inputs(data / "train_nodev", data / "train_dev", data / "token_list" / "word" / "tokens.txt",
-                    data / "train_nodev" / "cmvn.npz", "word")
+    inputs = Inputs(data / "train_nodev", data / "train_dev", data / "token_list" / "word", data / "train_nodev" / "cmvn.npz")
     train(tmp_path / "finetuned", tmp_path / "finetune.yaml", inputs, init=exp / "valid.acc.ave.pth")
     before = torch.load(exp / "valid.acc.ave.pth")
     after = torch.load(tmp_path / "finetuned" / "valid.acc.ave.pth")
@@ -203,7 +202,7 @@ def test_waveform_model_imports_decodes_the_same_and_exports_back(espnet_wavefor
     exp = import_espnet(espnet_model / "config.yaml", espnet_model / "valid.acc.ave.pth", tmp_path / "exp")
     fbank_config = load_fbank_config(exp / "fbank.yaml")
     assert (fbank_config.fs, fbank_config.n_mels, fbank_config.espnet_frontend) == (8000, 40, WAVEFORM_FRONTEND)
-    model, tokenizer = load_trained(exp)
+    model, tokenizer = load_asr(exp)
     # No feats.scp in the data dir: decode computes features from audio with the exp dir's fbank.yaml.
     feats = FeatureSet.from_audio(short_yesno_audio, fbank_config)
     decode = DecodeConfig(beam_size=4, ctc_weight=0.3)

@@ -1,12 +1,22 @@
 import kaldiio
 import numpy as np
 import pytest
+from conftest import shared_corpus
 
 from asrkit.data.audio import read_audio
 from asrkit.data.datadir import DataDirError, write_data_dir
-from asrkit.data.features import (FbankConfig, check_features_fit, compute_cmvn_stats, compute_fbank_job, fbank, job_share,
-                             load_fbank_config, merge_fbank_jobs, save_fbank_config)
-from conftest import shared_corpus
+from asrkit.data.features import (
+    FbankConfig,
+    check_features_fit,
+    compute_cmvn_stats,
+    compute_fbank_job,
+    fbank,
+    job_share,
+    load_fbank_config,
+    merge_fbank_jobs,
+    save_fbank_config,
+)
+from asrkit.errors import AsrkitError
 
 
 def _yesno_dir(tmp_path, count=5):
@@ -73,7 +83,7 @@ def test_jobs_with_different_configs_do_not_merge(tmp_path):
     data, _ = _yesno_dir(tmp_path, count=4)
     compute_fbank_job(data, tmp_path / "fbank", FbankConfig(), nj=2, job=1)
     compute_fbank_job(data, tmp_path / "fbank", FbankConfig(n_mels=40), nj=2, job=2)
-    with pytest.raises(ValueError, match=r"\.2\.yaml and .*\.1\.yaml: the fbank jobs used different configs"):
+    with pytest.raises(AsrkitError, match=r"\.2\.yaml and .*\.1\.yaml: the fbank jobs used different configs"):
         merge_fbank_jobs(data, tmp_path / "fbank", nj=2)
     assert not (data / "feats.scp").exists()
 

@@ -1,10 +1,11 @@
 """asrkit.data.fsdd: the FSDD file-name convention both FSDD-reading recipes rely on."""
 
 import pytest
+from conftest import shared_corpus
 
 from asrkit.data.datadir import validate_data_dir
 from asrkit.data.fsdd import OFFICIAL_TEST_TAKES, read_recordings, write_recordings
-from conftest import shared_corpus
+from asrkit.errors import AsrkitError
 
 
 def test_reads_every_recording_with_its_word_and_speaker(tmp_path):
@@ -22,5 +23,5 @@ def test_reads_every_recording_with_its_word_and_speaker(tmp_path):
 def test_a_name_that_does_not_parse_is_named(tmp_path):
     (tmp_path / "0_george_1.wav").touch()
     (tmp_path / "george-take1.wav").touch()
-    with pytest.raises(ValueError, match="george-take1.wav: not an FSDD name"):
+    with pytest.raises(AsrkitError, match="george-take1.wav: not an FSDD name"):
         read_recordings(tmp_path)

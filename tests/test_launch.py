@@ -3,8 +3,8 @@
 import importlib.util
 import re
 import signal
-import sys
 import subprocess
+import sys
 import time
 from pathlib import Path
 

@@ -10,6 +10,7 @@ from asrkit.asr.batch_encoding import encode_batch, supports_batch_encoding
 from asrkit.asr.decoding import DecodeConfig, beam_search
 from asrkit.asr.incremental_decoder import IncrementalDecoder
 from asrkit.asr.model import ASRModel, ModelConfig
+from asrkit.errors import AsrkitError
 
 VOCAB = 12
 TINY = {
@@ -101,7 +102,7 @@ def test_incremental_decoder_matches_espnets_forward_one_step():
 
 @pytest.mark.parametrize("layers,weights", [([3], [0.3]), ([0], [0.3]), ([1], [])])
 def test_bad_head_configuration_is_refused(layers, weights):
-    with pytest.raises(ValueError, match="decred"):
+    with pytest.raises(AsrkitError, match="decred"):
         tiny_model({"layers": layers, "weights": weights})
 
 

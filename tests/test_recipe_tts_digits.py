@@ -1,7 +1,6 @@
 """egs/tts_digits/asr1 end to end through run.sh, shrunk: a few synthetic utterances, a tiny model, one epoch."""
 
 import yaml
-
 from conftest import run_recipe, shared_corpus
 
 TINY_MODEL = {

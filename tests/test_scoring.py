@@ -9,9 +9,13 @@ ref / hyp used throughout:
 
 import json
 import logging
+import subprocess
+import sys
 
 import pytest
 
+from asrkit.data.datadir import write_table
+from asrkit.errors import AsrkitError
 from asrkit.scoring import score_decode_dir, write_results_md
 
 REF = {"spk1-utt1": "a b c d", "spk1-utt2": "e f", "spk2-utt1": "h i j"}
@@ -109,7 +113,7 @@ def test_missing_hyp_counts_as_deletions_and_is_warned(tmp_path, caplog):
 
 
 def test_hyp_uttid_not_in_ref_is_an_error(tmp_path):
-    with pytest.raises(ValueError, match="spk9-utt7"):
+    with pytest.raises(AsrkitError, match="spk9-utt7"):
         score(tmp_path, hyp={**HYP, "spk9-utt7": "z"})
 
 
@@ -132,3 +136,25 @@ def test_results_md_gathers_decode_dirs_per_exp(tmp_path):
     assert "|decode_asr/test|3|9|77.8|11.1|11.1|11.1|33.3|66.7|" in cer_table  # one-letter words: chars == words
     assert "|decode_greedy|1|10|90.0|0.0|10.0|0.0|10.0|100.0|" in text[text.index("## asr_tiny") :]
     assert "python version" in text
+
+
+def _asrkit(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "asrkit.cli", *map(str, args)], capture_output=True, text=True)
+
+
+def test_score_of_an_utterance_missing_from_the_reference_is_a_one_line_error(tmp_path):
+    data, decode = tmp_path / "data", tmp_path / "decode"
+    write_table(data / "text", REF)
+    write_table(decode / "text", {**HYP, "spk9-utt7": "z"})
+    result = _asrkit("score", decode, data)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"asrkit score: {decode / 'text'}: utterance 'spk9-utt7' is not in the reference (1 unknown ids)"]
+
+
+def test_score_of_an_empty_dir_and_results_without_exp_are_one_line_errors(tmp_path):
+    (tmp_path / "empty").mkdir()
+    for args in (("score", tmp_path / "empty", tmp_path / "empty"), ("results", tmp_path / "empty")):
+        result = _asrkit(*args)
+        assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert result.stderr.startswith(f"asrkit {args[0]}: ") and "Traceback" not in result.stderr

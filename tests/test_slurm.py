@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 import torch
 import yaml
-
 from conftest import REPO, run_recipe, shared_corpus
 
 pytestmark = pytest.mark.slurm
@@ -217,8 +216,8 @@ def test_fsdd_feature_and_decode_stages_on_slurm_match_local(fsdd_data, fsdd_loc
 def _train_command(recipe: Path, config: Path, exp: Path) -> list[str]:
     data = recipe / "data"
     return ["-m", "asrkit.cli", "train", "--config", str(config), "--train-data", str(data / "train"),
-            "--valid-data", str(data / "dev"), "--token-type", "word",
-            "--token-list", str(data / "token_list/word/tokens.txt"), "--cmvn", str(data / "train/cmvn.npz"),
+            "--valid-data", str(data / "dev"), "--token-dir", str(data / "token_list/word"),
+            "--cmvn", str(data / "train/cmvn.npz"),
             "--exp-dir", str(exp)]
 
 

@@ -1,12 +1,18 @@
 """`asrkit synth` with the real Debian engines: data dirs that validate, durations, speakers, checks, resume."""
 
+import pytest
 import soundfile
 from typer.testing import CliRunner
 
-import pytest
 from asrkit.cli import app
 from asrkit.data.datadir import DataDirError, read_dict, validate_data_dir
-from asrkit.tts.synth import Jitter, load_voice, plan_utterances, read_texts, synthesize_data_dir
+from asrkit.tts.synth import (
+    Jitter,
+    load_voice,
+    plan_utterances,
+    read_texts,
+    synthesize_data_dir,
+)
 from asrkit.tts.voices import VoiceError
 
 ONE_VOICE_PER_ENGINE = ["espeak-ng:en-us+f3", "flite:slt", "festival:kal_diphone", "festival:cmu_us_slt_arctic_hts"]

@@ -1,6 +1,7 @@
 import pytest
 
 from asrkit.data.tokens import Tokenizer, build_token_list
+from asrkit.errors import AsrkitError
 
 
 def _text(tmp_path, lines):
@@ -34,5 +35,5 @@ def test_special_tokens_never_reach_the_text(tmp_path):
 
 
 def test_unknown_token_type_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="token type 'phone'"):
+    with pytest.raises(AsrkitError, match="token type 'phone'"):
         build_token_list(_text(tmp_path, ["a"]), tmp_path / "tok", "phone")

@@ -10,6 +10,7 @@ import torch
 import yaml
 
 from asrkit.asr.batching import bucket_batches, epoch_order
+from asrkit.errors import AsrkitError
 
 TINY_CONFIG = {
     "seed": 3,
@@ -43,7 +44,7 @@ def test_epoch_order_is_a_function_of_seed_and_epoch():
     ranks = [epoch_order(batches, 1, 2, rank, 3) for rank in range(3)]
     assert [len(r) for r in ranks] == [3, 3, 3]
     assert len({u for r in ranks for batch in r for u in batch}) == 9
-    with pytest.raises(ValueError, match="cannot feed 3 ranks"):
+    with pytest.raises(AsrkitError, match="cannot feed 3 ranks"):
         epoch_order(batches[:2], 1, 2, 0, 3)
 
 
@@ -51,7 +52,7 @@ def _train_command(recipe, exp, config, resume):
     data = recipe / "data"
     return [sys.executable, "-m", "asrkit.cli", "train", "--config", str(config),
             "--train-data", str(data / "train_nodev"), "--valid-data", str(data / "train_dev"),
-            "--token-type", "word", "--token-list", str(data / "token_list" / "word" / "tokens.txt"),
+            "--token-dir", str(data / "token_list" / "word"),
             "--cmvn", str(data / "train_nodev" / "cmvn.npz"), "--exp-dir", str(exp)] + (["--resume"] if resume else [])
 
 
@@ -88,7 +89,7 @@ def test_resume_after_a_kill_reaches_the_uninterrupted_state(yesno_recipe, tmp_p
 
 def test_exp_dir_follows_the_espnet_layout(yesno_recipe):
     exp = yesno_recipe / "exp" / "asr_train"
-    for name in ("config.yaml", "tokens.txt", "cmvn.npz", "checkpoint.pth", "valid.acc.ave.pth", "train.log",
+    for name in ("config.yaml", "tokens.txt", "token_type", "fbank.yaml", "cmvn.npz", "checkpoint.pth", "valid.acc.ave.pth", "train.log",
                  "images/loss.png", "images/acc.png"):
         assert (exp / name).exists(), name
     history = torch.load(exp / "checkpoint.pth", weights_only=False)["history"]

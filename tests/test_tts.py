@@ -1,5 +1,5 @@
 """FastSpeech2 on GRID s1: training lowers the loss, synthesis lasts what its durations say, a model voice makes a
-valid data dir, tts-eval scores it."""
+valid data dir, `asrkit tts eval` scores it."""
 
 import json
 
@@ -40,13 +40,14 @@ def test_synth_with_a_model_voice_writes_a_valid_data_dir(grid_tts, tmp_path):
 def test_an_exp_dir_that_is_not_a_tts_is_refused(tmp_path):
     (tmp_path / "text").write_text("u1 bin blue\n")
     result = CliRunner().invoke(app, ["synth", str(tmp_path / "text"), str(tmp_path / "out"), "--voice", f"model:{tmp_path}"])
-    assert result.exit_code != 0 and "not a TTS exp dir" in result.output
+    assert result.exit_code == 1 and "not an exp dir (no config.yaml)" in result.output
+    assert len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
 
 
 def test_tts_eval_scores_the_synthesized_speech(grid_aligned, grid_tts, tmp_path):
     (tmp_path / "text").write_text("u1 bin blue at f two now\n")
-    result = CliRunner().invoke(app, ["tts-eval", str(tmp_path / "text"), str(grid_aligned["asr"]), str(tmp_path / "eval"),
+    result = CliRunner().invoke(app, ["tts", "eval", str(tmp_path / "text"), str(grid_aligned["asr"]), str(tmp_path / "eval"),
                                       "--voice", f"model:{grid_tts}"])
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "eval" / "score_wer" / "summary.json").read_text())
@@ -56,12 +57,19 @@ def test_tts_eval_scores_the_synthesized_speech(grid_aligned, grid_tts, tmp_path
 def test_tts_train_names_an_utterance_whose_durations_do_not_fit_its_text(grid_aligned, tmp_path):
     bad = tmp_path / "align"
     bad.mkdir()
-    (bad / "tokens.txt").write_bytes((grid_aligned["align"] / "tokens.txt").read_bytes())
+    for name in ("tokens.txt", "token_type"):
+        (bad / name).write_bytes((grid_aligned["align"] / name).read_bytes())
     lines = (grid_aligned["align"] / "durations").read_text().splitlines()
     first = lines[0].split()
     lines[0] = " ".join(first[:-1])  # one duration short
     (bad / "durations").write_text("\n".join(lines) + "\n")
-    result = CliRunner().invoke(app, ["tts-train", str(grid_aligned["data"]), str(tmp_path / "exp"),
+    result = CliRunner().invoke(app, ["tts", "train", str(grid_aligned["data"]), str(tmp_path / "exp"),
                                       "--config", str(grid_aligned["tts_config"]), "--alignment", str(bad)])
     assert result.exit_code != 0
     assert f"utterance '{first[0]}'" in result.output and "durations for" in result.output
+
+
+def test_an_asr_exp_dir_is_refused_as_a_voice_by_its_kind(grid_aligned, tmp_path):
+    (tmp_path / "text").write_text("u1 bin blue\n")
+    result = CliRunner().invoke(app, ["synth", str(tmp_path / "text"), str(tmp_path / "out"), "--voice", f"model:{grid_aligned['asr']}"])
+    assert result.exit_code == 1 and "kind: asr; this needs a tts exp dir" in result.output

@@ -8,10 +8,11 @@ import kaldiio
 import numpy as np
 import torch
 
+from asrkit.asr.model import IGNORE_ID
 from asrkit.data.audio import iter_utterance_audio
 from asrkit.data.datadir import DataDirError, load_data_dir, read_dict
 from asrkit.data.features import FbankConfig, fbank
-from asrkit.asr.model import IGNORE_ID
+from asrkit.errors import ConfigError
 from asrkit.progress import progress_bar
 
 
@@ -35,7 +36,7 @@ def bucket_batches(num_frames: dict[str, int], batch_frames: int) -> list[list[s
 def epoch_order(batches: list, seed: int, epoch: int, rank: int = 0, world_size: int = 1) -> list:
     """This rank's batches for an epoch: a shuffle fixed by (seed, epoch), so a resumed run sees the same order."""
     if len(batches) < world_size:
-        raise ValueError(f"{len(batches)} batches cannot feed {world_size} ranks: lower batch_frames")
+        raise ConfigError(f"{len(batches)} batches cannot feed {world_size} ranks: lower batch_frames")
     order = list(batches)
     random.Random(seed * 1000 + epoch).shuffle(order)
     # Every rank must take the same number of steps, or DDP's all-reduce waits forever.

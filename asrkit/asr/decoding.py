@@ -20,10 +20,10 @@ from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
 
 from asrkit.asr.batch_encoding import encode_batch
 from asrkit.asr.batching import FeatureSet
-from asrkit.config import load_config
-from asrkit.data.datadir import write_table
 from asrkit.asr.incremental_decoder import IncrementalDecoder
 from asrkit.asr.model import ASRModel
+from asrkit.config import load_config
+from asrkit.data.datadir import write_table
 from asrkit.progress import make_progress
 
 NEG_INF = float("-inf")

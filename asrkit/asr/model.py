@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 import torch
 from espnet.nets.pytorch_backend.nets_utils import th_accuracy
 from espnet.nets.pytorch_backend.transformer.add_sos_eos import add_sos_eos
-from espnet.nets.pytorch_backend.transformer.label_smoothing_loss import LabelSmoothingLoss
+from espnet.nets.pytorch_backend.transformer.label_smoothing_loss import (
+    LabelSmoothingLoss,
+)
 from espnet2.asr.ctc import CTC
 from espnet2.asr.decoder.transformer_decoder import TransformerDecoder
 from espnet2.asr.encoder.conformer_encoder import ConformerEncoder
@@ -24,6 +26,8 @@ from espnet2.asr.encoder.transformer_encoder import TransformerEncoder
 from espnet2.asr.specaug.specaug import SpecAug
 from espnet2.layers.global_mvn import GlobalMVN
 from torch import nn
+
+from asrkit.errors import ConfigError
 
 IGNORE_ID = -1
 # espnet2's names for its encoders (the `encoder:` key of an ESPnet config).
@@ -55,7 +59,7 @@ class ModelConfig:
         conf["decred"] = DecredConfig(**conf.get("decred") or {})
         encoder_type = conf.get("encoder_type", cls.encoder_type)
         if encoder_type not in ENCODERS:
-            raise ValueError(f"model.encoder_type '{encoder_type}' is not one of {', '.join(ENCODERS)}")
+            raise ConfigError(f"model.encoder_type '{encoder_type}' is not one of {', '.join(ENCODERS)}")
         return cls(**conf)
 
 
@@ -93,10 +97,10 @@ class ASRModel(nn.Module):
     def _check_decred(self):
         decred, num_blocks = self.config.decred, len(self.decoder.decoders)
         if len(decred.layers) != len(decred.weights):
-            raise ValueError(f"decred: {len(decred.layers)} layers but {len(decred.weights)} weights")
+            raise ConfigError(f"decred: {len(decred.layers)} layers but {len(decred.weights)} weights")
         for layer in decred.layers:
             if not 1 <= layer < num_blocks:
-                raise ValueError(f"decred: head layer {layer} is not an intermediate layer (1..{num_blocks - 1})")
+                raise ConfigError(f"decred: head layer {layer} is not an intermediate layer (1..{num_blocks - 1})")
 
     def encode(self, feats: torch.Tensor, feats_lens: torch.Tensor):
         if self.normalize is not None:

@@ -1,7 +1,8 @@
 """The one trainer: YAML config in, ESPnet-like exp dir out.
 
-exp/<name>/ holds config.yaml (resolved), tokens.txt (+ bpe.model), cmvn.npz, fbank.yaml, checkpoint.pth (the full
-state after the last finished epoch), <N>epoch.pth for the n-best epochs by valid accuracy,
+exp/<name>/ holds config.yaml (resolved, `kind: asr`), the token dir's files (tokens.txt, token_type, bpe.model),
+cmvn.npz, fbank.yaml (TRAIN_DATA's, as merge-fbank wrote it), checkpoint.pth (the full state after the last finished
+epoch), <N>epoch.pth for the n-best epochs by valid accuracy,
 valid.acc.ave.pth (their average), train.log and images/{loss,acc}.png.
 
 Every epoch's randomness (batch order, dropout, SpecAug) is seeded from (seed, epoch), so a run resumed
@@ -10,11 +11,9 @@ Under torchrun (WORLD_SIZE > 1), or as one rank per `srun` task (SLURM_NTASKS > 
 DDP: gloo on CPU, nccl on GPU.
 """
 
-import dataclasses
 import logging
 import os
 import random
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,14 +25,16 @@ import yaml
 from espnet2.schedulers.warmup_lr import WarmupLR
 
 from asrkit.asr.batching import FeatureSet, bucket_batches, epoch_order
+from asrkit.asr.model import ASRModel
 from asrkit.config import load_config
-from asrkit.data.datadir import DATA_FBANK_CONFIG
+from asrkit.data.datadir import DATA_FBANK_CONFIG, DataDirError
 from asrkit.data.features import check_features_fit
-from asrkit.fileio import atomic_path, atomic_write
-from asrkit.asr.model import ASRModel, ModelConfig
+from asrkit.data.tokens import copy_token_dir
+from asrkit.errors import AsrkitError
+from asrkit.expdir import build_asr
+from asrkit.fileio import atomic_path, atomic_write, copy_file
 from asrkit.plots import plot_history
 from asrkit.progress import make_progress
-from asrkit.data.tokens import Tokenizer
 
 log = logging.getLogger("asrkit.train")
 
@@ -41,6 +42,7 @@ log = logging.getLogger("asrkit.train")
 @dataclass
 class TrainConfig:
     model: dict
+    kind: str = "asr"  # what the exp dir holds, for the exp-dir loader (asrkit/expdir.py)
     seed: int = 0
     max_epoch: int = 20
     batch_frames: int = 20000
@@ -58,13 +60,10 @@ class TrainConfig:
 
 @dataclass
 class Inputs:
-    train_data: Path
-    valid_data: Path
-    token_list: Path
-    cmvn: Path
-    token_type: str = "char"
-    bpe_model: Path | None = None
-    fbank_config: Path | None = None
+    train_data: Path  # data dir with feats.scp, utt2num_frames, text and fbank.yaml (merge-fbank's)
+    valid_data: Path  # the same, features made with the same config
+    token_dir: Path  # `asrkit tokens` output: tokens.txt, token_type (+ bpe.model)
+    cmvn: Path  # global CMVN stats of the training features (compute-cmvn's .npz)
 
 
 class Distributed:
@@ -128,46 +127,23 @@ def prepare_exp_dir(exp_dir: Path, config_file: Path, inputs: Inputs) -> TrainCo
     """Copy everything decoding needs into the exp dir, so it stands on its own."""
     exp_dir.mkdir(parents=True, exist_ok=True)
     config = TrainConfig.load(config_file)
-    shutil.copyfile(inputs.token_list, exp_dir / "tokens.txt")
-    if inputs.bpe_model:
-        shutil.copyfile(inputs.bpe_model, exp_dir / "bpe.model")
-    shutil.copyfile(inputs.cmvn, exp_dir / "cmvn.npz")
-    if inputs.fbank_config:
-        shutil.copyfile(inputs.fbank_config, exp_dir / "fbank.yaml")
-    resolved = {**config.__dict__, "inputs": {k: str(v) for k, v in inputs.__dict__.items() if v}}
+    copy_token_dir(inputs.token_dir, exp_dir)
+    copy_file(inputs.cmvn, exp_dir / "cmvn.npz")
+    copy_file(fbank_config_of(inputs), exp_dir / "fbank.yaml")
+    resolved = {**config.__dict__, "kind": "asr", "inputs": {k: str(v) for k, v in inputs.__dict__.items()}}
     with atomic_write(exp_dir / "config.yaml") as f:
         yaml.safe_dump(resolved, f, sort_keys=False)
     return config
 
 
-def with_fbank_config(inputs: Inputs) -> Inputs:
-    """The inputs with the config their features were computed with (TRAIN_DATA/fbank.yaml, written by merge-fbank,
-    unless given), checked against both data dirs' own: a model must not train on features decode would not make."""
-    train_config = Path(inputs.train_data) / DATA_FBANK_CONFIG
-    fbank_config = inputs.fbank_config or (train_config if train_config.exists() else None)
-    if fbank_config:
-        for data_dir in (inputs.train_data, inputs.valid_data):
-            check_features_fit(data_dir, fbank_config)
-    return dataclasses.replace(inputs, fbank_config=fbank_config)
-
-
-def load_tokenizer(exp_dir: Path, token_type: str) -> Tokenizer:
-    return Tokenizer(exp_dir / "tokens.txt", token_type, exp_dir / "bpe.model")
-
-
-def load_trained(exp_dir: Path, model_file: str = "valid.acc.ave.pth") -> tuple[ASRModel, Tokenizer]:
-    """A trained exp dir's model (in eval mode) and tokenizer, as decoding needs them."""
-    config = TrainConfig.load(exp_dir / "config.yaml")
-    tokenizer = load_tokenizer(exp_dir, config.inputs.get("token_type", "char"))
-    model = build_model(exp_dir, config, tokenizer.vocab_size)
-    model.load_state_dict(torch.load(exp_dir / model_file, map_location="cpu"))
-    return model.eval(), tokenizer
-
-
-def build_model(exp_dir: Path, config: TrainConfig, vocab_size: int) -> ASRModel:
-    # An exp dir without cmvn.npz holds a model that normalises nothing (e.g. one imported from ESPnet).
-    cmvn = exp_dir / "cmvn.npz"
-    return ASRModel(ModelConfig.from_dict(config.model), vocab_size, cmvn_stats=str(cmvn) if cmvn.exists() else None)
+def fbank_config_of(inputs: Inputs) -> Path:
+    """TRAIN_DATA/fbank.yaml (merge-fbank wrote it), checked against VALID_DATA's: a model must not train on features
+    decode would not make."""
+    fbank_config = Path(inputs.train_data) / DATA_FBANK_CONFIG
+    if not fbank_config.is_file():
+        raise DataDirError(f"{fbank_config}: missing; run the fbank stage (asrkit merge-fbank writes it)")
+    check_features_fit(inputs.valid_data, fbank_config)
+    return fbank_config
 
 
 def init_from(model: ASRModel, model_file: Path):
@@ -176,7 +152,7 @@ def init_from(model: ASRModel, model_file: Path):
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [key for key in missing if not key.startswith("aux_heads.")]
     if missing or unexpected:
-        raise ValueError(f"{model_file}: does not fit the configured model: "
+        raise AsrkitError(f"{model_file}: does not fit the configured model: "
                          f"missing {missing[:5]}, unexpected {unexpected[:5]}")
 
 
@@ -188,16 +164,15 @@ def seed_everything(seed: int):
 
 def train(exp_dir: Path, config_file: Path, inputs: Inputs, resume: bool = False, init: Path | None = None):
     exp_dir = Path(exp_dir)
-    inputs = with_fbank_config(inputs)
     dist_env = Distributed()
     config = prepare_exp_dir(exp_dir, config_file, inputs) if dist_env.is_main else None
     if dist_env.world_size > 1:
         dist.barrier()
         config = config or TrainConfig.load(config_file)
     _set_up_logging(exp_dir / "train.log", dist_env.is_main)
-    tokenizer = load_tokenizer(exp_dir, inputs.token_type)
     seed_everything(config.seed)
-    model = build_model(exp_dir, config, tokenizer.vocab_size).to(dist_env.device)
+    model, tokenizer = build_asr(exp_dir)
+    model = model.to(dist_env.device)
     # fused: one kernel for all parameters instead of a dozen small ops per parameter tensor
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True)
     scheduler = WarmupLR(optimizer, warmup_steps=config.warmup_steps)

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Iterator
 import numpy as np
 import soundfile
 
+from asrkit.errors import AsrkitError
+
 if TYPE_CHECKING:
     from asrkit.data.datadir import DataDir
 
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
 SEGMENT_END_TOLERANCE_S = 0.01
 
 
-class AudioError(Exception):
+class AudioError(AsrkitError):
     """Audio could not be read; the message names what was being read."""
 
 

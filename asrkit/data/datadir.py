@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, NamedTuple
 
 from asrkit.data.audio import SEGMENT_END_TOLERANCE_S, AudioError, is_pipe, read_audio
+from asrkit.errors import AsrkitError
 from asrkit.fileio import atomic_write
 
 REQUIRED_FILES = ("wav.scp", "text", "utt2spk", "spk2utt")
@@ -34,7 +35,7 @@ DATA_FBANK_CONFIG = "fbank.yaml"
 MAX_REPORTED_IDS = 10
 
 
-class DataDirError(Exception):
+class DataDirError(AsrkitError):
     """A data dir file is missing or malformed; the message starts with `FILE:LINE:`."""
 
 
@@ -149,11 +150,11 @@ def _check_writable(path, pairs):
     seen = set()
     for key, value in pairs:
         if not key or any(char.isspace() for char in key):
-            raise ValueError(f"{path}: key {key!r} must be one non-empty token without whitespace")
+            raise DataDirError(f"{path}: key {key!r} must be one non-empty token without whitespace")
         if "\n" in value or "\r" in value:
-            raise ValueError(f"{path}: value for '{key}' contains a line break")
+            raise DataDirError(f"{path}: value for '{key}' contains a line break")
         if key in seen:
-            raise ValueError(f"{path}: duplicate key '{key}'")
+            raise DataDirError(f"{path}: duplicate key '{key}'")
         seen.add(key)
 
 

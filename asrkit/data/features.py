@@ -16,9 +16,16 @@ import torch
 import torchaudio
 import yaml
 
-from asrkit.data.audio import iter_utterance_audio
 from asrkit.config import load_config
-from asrkit.data.datadir import DATA_FBANK_CONFIG, DataDir, DataDirError, load_data_dir, read_dict, write_table
+from asrkit.data.audio import iter_utterance_audio
+from asrkit.data.datadir import (
+    DATA_FBANK_CONFIG,
+    DataDir,
+    DataDirError,
+    load_data_dir,
+    read_dict,
+    write_table,
+)
 from asrkit.fileio import atomic_path, atomic_write
 from asrkit.progress import progress_bar
 
@@ -80,7 +87,7 @@ def espnet_log_mel(samples: np.ndarray, frontend_conf: dict) -> np.ndarray:
 def job_share(utt_ids: list[str], nj: int, job: int) -> list[str]:
     """The job-th (1-based) of nj contiguous, near-equal shares of utt_ids (Kaldi split_scp.pl)."""
     if not 1 <= job <= nj:
-        raise ValueError(f"job {job} is outside 1..{nj}")
+        raise DataDirError(f"job {job} is outside 1..{nj}")
     n = len(utt_ids)
     return utt_ids[(job - 1) * n // nj : job * n // nj]
 
@@ -125,14 +132,14 @@ def merge_fbank_jobs(data_dir, feat_dir, nj: int) -> int:
     for job in range(1, nj + 1):
         _, num_frames, config_yaml, scp = part_paths(data_dir, feat_dir, job)
         if not (scp.exists() and config_yaml.exists()):
-            raise FileNotFoundError(f"{scp}: missing; fbank job {job} of {nj} did not finish")
+            raise DataDirError(f"{scp}: missing; fbank job {job} of {nj} did not finish")
         entries.update(read_dict(scp))
         frames.update(read_dict(num_frames))
         job_config = load_fbank_config(config_yaml)
         if config is None:
             config, first_yaml = job_config, config_yaml
         elif job_config != config:
-            raise ValueError(f"{config_yaml} and {first_yaml}: the fbank jobs used different configs; re-run them "
+            raise DataDirError(f"{config_yaml} and {first_yaml}: the fbank jobs used different configs; re-run them "
                              f"with one")
     data_config = Path(data_dir) / DATA_FBANK_CONFIG
     data_config.unlink(missing_ok=True)

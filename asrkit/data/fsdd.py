@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from asrkit.data.datadir import write_data_dir
+from asrkit.errors import AsrkitError
 from asrkit.tts.voices import DIGIT_WORDS
 
 OFFICIAL_TEST_TAKES = range(5)  # takes 0-4 are the official test set, 5-49 training
@@ -33,10 +34,10 @@ def read_recordings(recordings_dir: Path) -> list[Recording]:
     for wav in sorted(Path(recordings_dir).resolve().glob("*.wav")):
         parts = wav.stem.split("_")
         if len(parts) != 3 or not (parts[0].isdigit() and len(parts[0]) == 1 and parts[2].isdigit()):
-            raise ValueError(f"{wav}: not an FSDD name ({{digit}}_{{speaker}}_{{take}}.wav)")
+            raise AsrkitError(f"{wav}: not an FSDD name ({{digit}}_{{speaker}}_{{take}}.wav)")
         recordings.append(Recording(wav, int(parts[0]), parts[1], int(parts[2])))
     if not recordings:
-        raise ValueError(f"{recordings_dir}: no FSDD recordings (*.wav)")
+        raise AsrkitError(f"{recordings_dir}: no FSDD recordings (*.wav)")
     return recordings
 
 

@@ -1,7 +1,8 @@
 """Token inventories: characters, words or sentencepiece (unigram/bpe), in ESPnet's token-list layout.
 
-tokens.txt holds one token per line; the line number is the id. `<blank>` is 0 (CTC), `<unk>` is 1 and
-`<sos/eos>` is last, exactly as ESPnet writes it, so exported models line up with espnet2.
+A token dir holds tokens.txt (one token per line; the line number is the id. `<blank>` is 0 (CTC), `<unk>` is 1 and
+`<sos/eos>` is last, exactly as ESPnet writes it, so exported models line up with espnet2), token_type (one line:
+char, word, bpe or unigram) and, for bpe/unigram, the sentencepiece model bpe.model. An exp dir is a token dir too.
 """
 
 from pathlib import Path
@@ -9,10 +10,13 @@ from pathlib import Path
 import sentencepiece as spm
 
 from asrkit.data.datadir import read_dict
-from asrkit.fileio import atomic_write
+from asrkit.errors import AsrkitError
+from asrkit.fileio import atomic_write, copy_file
 
 BLANK, UNK, SOS_EOS, SPACE = "<blank>", "<unk>", "<sos/eos>", "<space>"
 TOKEN_TYPES = ("char", "word", "bpe", "unigram")
+TOKEN_TYPE_FILE = "token_type"
+TOKEN_DIR_FILES = ("tokens.txt", TOKEN_TYPE_FILE, "bpe.model")  # what a copy of a token dir takes (bpe.model if there)
 
 
 class Tokenizer:
@@ -20,12 +24,23 @@ class Tokenizer:
 
     def __init__(self, token_list: Path, token_type: str = "char", bpe_model: Path | None = None):
         if token_type not in TOKEN_TYPES:
-            raise ValueError(f"token type '{token_type}' is not one of {', '.join(TOKEN_TYPES)}")
+            raise AsrkitError(f"token type '{token_type}' is not one of {', '.join(TOKEN_TYPES)}")
         self.tokens = Path(token_list).read_text(encoding="utf-8").split("\n")[:-1]
         self.token_to_id = {token: i for i, token in enumerate(self.tokens)}
         self.sp = spm.SentencePieceProcessor(model_file=str(bpe_model)) if token_type in ("bpe", "unigram") else None
+        self.token_type = token_type
         self.words = token_type == "word"
         self.unk = self.token_to_id[UNK]
+
+    @classmethod
+    def from_dir(cls, token_dir: Path) -> "Tokenizer":
+        """The tokenizer of a token dir (or exp dir): tokens.txt, token_type, bpe.model."""
+        token_dir = Path(token_dir)
+        for name in ("tokens.txt", TOKEN_TYPE_FILE):
+            if not (token_dir / name).is_file():
+                raise AsrkitError(f"{token_dir / name}: missing; a token dir is written by `asrkit tokens`")
+        token_type = (token_dir / TOKEN_TYPE_FILE).read_text(encoding="utf-8").strip()
+        return cls(token_dir / "tokens.txt", token_type, token_dir / "bpe.model")
 
     @property
     def vocab_size(self) -> int:
@@ -59,9 +74,9 @@ class Tokenizer:
 
 
 def build_token_list(text_file: Path, out_dir: Path, token_type: str = "char", vocab_size: int = 30) -> Path:
-    """Train the token inventory on a Kaldi `text` file; writes OUT/tokens.txt (+ OUT/bpe.model)."""
+    """Train the token inventory on a Kaldi `text` file; writes the token dir OUT (tokens.txt, token_type, bpe.model)."""
     if token_type not in TOKEN_TYPES:
-        raise ValueError(f"token type '{token_type}' is not one of {', '.join(TOKEN_TYPES)}")
+        raise AsrkitError(f"token type '{token_type}' is not one of {', '.join(TOKEN_TYPES)}")
     transcripts = list(read_dict(text_file).values())
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -75,7 +90,16 @@ def build_token_list(text_file: Path, out_dir: Path, token_type: str = "char", v
     token_list = out_dir / "tokens.txt"
     with atomic_write(token_list) as f:
         f.write("".join(t + "\n" for t in tokens))
+    with atomic_write(out_dir / TOKEN_TYPE_FILE) as f:
+        f.write(token_type + "\n")
     return token_list
+
+
+def copy_token_dir(token_dir: Path, out_dir: Path):
+    """Copy a token dir's files (into an exp dir), atomically each."""
+    for name in TOKEN_DIR_FILES:
+        if (Path(token_dir) / name).exists():
+            copy_file(Path(token_dir) / name, Path(out_dir) / name)
 
 
 def _train_sentencepiece(transcripts: list[str], out_dir: Path, model_type: str, vocab_size: int) -> list[str]:

@@ -19,10 +19,17 @@ import humanfriendly
 import torch
 import yaml
 
-from asrkit.data.features import FbankConfig, espnet_frontend, load_fbank_config, save_fbank_config
-from asrkit.fileio import atomic_path, atomic_write
 from asrkit.asr.model import ENCODERS
-from asrkit.asr.train import TrainConfig
+from asrkit.data.features import (
+    FbankConfig,
+    espnet_frontend,
+    load_fbank_config,
+    save_fbank_config,
+)
+from asrkit.data.tokens import TOKEN_TYPE_FILE, Tokenizer
+from asrkit.errors import AsrkitError
+from asrkit.expdir import read_config
+from asrkit.fileio import atomic_path, atomic_write
 
 DEFAULT_MODEL_FILE = "valid.acc.ave.pth"
 # asrkit token types -> espnet2's: espnet2 calls every sentencepiece model "bpe".
@@ -31,7 +38,7 @@ ESPNET_TOKEN_TYPES = {"char": "char", "word": "word", "bpe": "bpe", "unigram": "
 UNSUPPORTED_IF_SET = ("preencoder", "postencoder")
 
 
-class InteropError(ValueError):
+class InteropError(AsrkitError):
     """A model that cannot cross between the toolkits; the message names the file and the entry."""
 
 
@@ -46,10 +53,10 @@ def resolve_model_file(exp_or_model: Path) -> tuple[Path, Path]:
 def export_espnet(exp_or_model: Path, out_dir: Path) -> Path:
     """Write an espnet2 ASR model dir that espnet2.bin.asr_inference.Speech2Text loads; returns its config.yaml."""
     exp_dir, model_file = resolve_model_file(exp_or_model)
-    for needed in (exp_dir / "config.yaml", exp_dir / "tokens.txt", model_file):
-        if not needed.exists():
-            raise InteropError(f"{needed}: missing; export needs a trained asrkit exp dir")
-    config = TrainConfig.load(exp_dir / "config.yaml")
+    config = read_config(exp_dir, "asr")
+    token_type = Tokenizer.from_dir(exp_dir).token_type
+    if not model_file.exists():
+        raise InteropError(f"{model_file}: missing; export needs a trained asrkit exp dir")
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     state = {k: v for k, v in torch.load(model_file, map_location="cpu").items() if not k.startswith("aux_heads.")}
@@ -64,16 +71,14 @@ def export_espnet(exp_or_model: Path, out_dir: Path) -> Path:
         if source.exists():
             with atomic_path(out_dir / target) as tmp:
                 shutil.copyfile(source, tmp)
-    espnet_config = espnet_config_from(config, out_dir)
+    espnet_config = espnet_config_from(config["model"], token_type, out_dir)
     with atomic_write(out_dir / "config.yaml") as f:
         yaml.safe_dump(espnet_config, f, sort_keys=False, allow_unicode=True)
     return out_dir / "config.yaml"
 
 
-def espnet_config_from(config: TrainConfig, out_dir: Path) -> dict:
+def espnet_config_from(model: dict, token_type: str, out_dir: Path) -> dict:
     """The espnet2 ASR task config for an asrkit training config; paths point into out_dir."""
-    model = config.model
-    token_type = config.inputs.get("token_type", "char")
     has_cmvn = (out_dir / "feats_stats.npz").exists()
     frontend_conf = _espnet_frontend_conf(out_dir)
     return {
@@ -111,7 +116,7 @@ def _espnet_frontend_conf(model_dir: Path) -> dict | None:
 
 
 def import_espnet(config_yaml: Path, model_pth: Path, out_dir: Path) -> Path:
-    """Turn an espnet2 CTC/attention ASR model into an asrkit exp dir (config.yaml, tokens.txt, cmvn.npz,
+    """Turn an espnet2 CTC/attention ASR model into an asrkit exp dir (config.yaml, tokens.txt, token_type, cmvn.npz,
     bpe.model, fbank.yaml for a waveform model, the model as valid.acc.ave.pth) that decode, train --init and
     train --resume use; returns OUT_DIR."""
     config_yaml, model_pth, out_dir = Path(config_yaml), Path(model_pth), Path(out_dir)
@@ -124,6 +129,8 @@ def import_espnet(config_yaml: Path, model_pth: Path, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_write(out_dir / "tokens.txt") as f:
         f.write("".join(token + "\n" for token in tokens))
+    with atomic_write(out_dir / TOKEN_TYPE_FILE) as f:
+        f.write(token_type + "\n")
     copies = {"cmvn.npz": ("normalize_conf", "stats_file") if espnet.get("normalize") else None,
               "bpe.model": ("bpemodel",) if token_type in ("bpe", "unigram") else None}
     for target, keys in copies.items():
@@ -135,9 +142,9 @@ def import_espnet(config_yaml: Path, model_pth: Path, out_dir: Path) -> Path:
     if fbank:
         save_fbank_config(fbank, out_dir / "fbank.yaml")
     _import_state(model_pth, model, len(tokens), out_dir)
-    inputs = {"token_type": token_type, "imported_from": str(config_yaml.resolve())}
+    inputs = {"imported_from": str(config_yaml.resolve())}
     with atomic_write(out_dir / "config.yaml") as f:
-        yaml.safe_dump({"model": model, "inputs": inputs}, f, sort_keys=False)
+        yaml.safe_dump({"kind": "asr", "model": model, "inputs": inputs}, f, sort_keys=False)
     return out_dir
 
 

@@ -7,11 +7,10 @@ the first character go to the leading silence and blanks after the last to the t
 scaled from encoder frames (40 ms after conv2d subsampling) to TTS frames and rounded cumulatively, so the durations
 of an utterance sum exactly to its mel frame count.
 
-OUT/durations holds `uttid d1 d2 ...` (one duration per TTS token); OUT/tokens.txt is the aligner's token list, which
-the TTS model takes over as its input vocabulary.
+OUT/durations holds `uttid d1 d2 ...` (one duration per TTS token); OUT is also a token dir (tokens.txt, token_type),
+the aligner's, which the TTS model takes over as its input vocabulary.
 """
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +19,10 @@ import torchaudio.functional as F
 
 from asrkit.data.audio import iter_utterance_audio
 from asrkit.data.datadir import DataDirError, load_data_dir, read_dict, write_table
-from asrkit.data.features import fbank, load_fbank_config
+from asrkit.data.features import fbank
+from asrkit.data.tokens import SPACE, Tokenizer, copy_token_dir
+from asrkit.errors import AsrkitError
 from asrkit.progress import progress_bar
-from asrkit.data.tokens import SPACE, Tokenizer
 from asrkit.tts.features import TTSFeatureConfig
 
 
@@ -51,30 +51,30 @@ def durations_from_spans(spans: list[tuple[int, int]], num_enc_frames: int, num_
 @torch.no_grad()
 def align_data_dir(data_dir: Path, asr_exp: Path, out_dir: Path, tts_config: TTSFeatureConfig,
                    model_file: str = "valid.acc.ave.pth") -> Path:
-    """Align every utterance of data_dir with the CTC model of asr_exp; writes OUT/durations and OUT/tokens.txt."""
-    from asrkit.asr.train import load_trained
+    """Align every utterance of data_dir with the CTC model of asr_exp; writes OUT/durations and OUT's token dir."""
+    from asrkit.expdir import fbank_config, load_asr
 
-    model, tokenizer = load_trained(Path(asr_exp), model_file)
+    model, tokenizer = load_asr(Path(asr_exp), model_file)
     if SPACE not in tokenizer.token_to_id or tokenizer.words or tokenizer.sp is not None:
-        raise ValueError(f"{asr_exp}: the aligner needs a char token list with {SPACE}")
-    fbank_config = load_fbank_config(Path(asr_exp) / "fbank.yaml")
+        raise AsrkitError(f"{asr_exp}: the aligner needs a char token list with {SPACE}")
+    features = fbank_config(asr_exp)
     data = load_data_dir(data_dir)
     text = read_dict(Path(data_dir) / "text")
     durations = {}
-    audio = iter_utterance_audio(data, fbank_config.fs)
+    audio = iter_utterance_audio(data, features.fs)
     for utt, samples in progress_bar(audio, total=len(data.utt_ids), description="align"):
-        feats = torch.from_numpy(fbank(samples, fbank_config)).unsqueeze(0)
+        feats = torch.from_numpy(fbank(samples, features)).unsqueeze(0)
         enc, enc_lens = model.encode(feats, torch.tensor([feats.size(1)]))
         log_probs = model.ctc.log_softmax(enc)[0, : enc_lens[0]]
         targets = tokenizer.encode(text[utt])
         if len(targets) > log_probs.size(0):
             raise DataDirError(f"utterance '{utt}': {len(targets)} tokens do not fit in {log_probs.size(0)} encoder frames")
-        num_samples = round(len(samples) * tts_config.fs / fbank_config.fs)
+        num_samples = round(len(samples) * tts_config.fs / features.fs)
         spans = token_spans(log_probs, targets)
         durations[utt] = durations_from_spans(spans, log_probs.size(0), tts_config.num_frames(num_samples))
     out_dir = Path(out_dir)
     write_table(out_dir / "durations", {utt: " ".join(map(str, d)) for utt, d in durations.items()})
-    shutil.copyfile(Path(asr_exp) / "tokens.txt", out_dir / "tokens.txt")
+    copy_token_dir(asr_exp, out_dir)
     return out_dir / "durations"
 
 

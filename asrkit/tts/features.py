@@ -1,7 +1,7 @@
 """What a FastSpeech2 voice learns to predict: log-mel frames, and per-token pitch and energy.
 
 The log-mel is espnet2's LogMelFbank with log base 10, the scale espnet2's Griffin-Lim (asrkit.tts.vocoder) inverts.
-With a centred STFT an utterance of n samples has n // hop_length + 1 frames; durations from `asrkit align` sum to
+With a centred STFT an utterance of n samples has n // hop_length + 1 frames; durations from `asrkit tts align` sum to
 exactly that count. Pitch (log F0, pyworld Dio) and energy are espnet2's extractors averaged over each token's frames.
 """
 

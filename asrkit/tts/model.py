@@ -4,26 +4,26 @@ FastSpeech2 regresses log-mel frames, per-token log F0 and energy; all three are
 variance with statistics of the training set (as ESPnet's global_mvn does), so no loss term dominates by its scale.
 The input vocabulary is the aligner's char token list: 0 is padding (`<blank>`), the last id is FastSpeech2's eos.
 
-exp/tts_<tag>/ holds config.yaml (resolved), tokens.txt, stats.npz, checkpoint.pth, <N>epoch.pth (n-best by
+exp/tts_<tag>/ holds config.yaml (resolved, `kind: tts`), the aligner's token dir (tokens.txt, token_type), stats.npz, checkpoint.pth, <N>epoch.pth (n-best by
 validation loss), valid.loss.ave.pth (their average), train.log and images/loss.png.
 """
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
 from asrkit.config import load_config
-from asrkit.data.tokens import Tokenizer
+from asrkit.expdir import MODEL_FILES
 from asrkit.tts.features import TTSFeatureConfig
 
-MODEL_FILE = "valid.loss.ave.pth"
+MODEL_FILE = MODEL_FILES["tts"]
 
 
 @dataclass
 class TTSConfig:
+    kind: str = "tts"  # what the exp dir holds, for the exp-dir loader (asrkit/expdir.py)
     model: dict = field(default_factory=dict)  # espnet2 FastSpeech2 arguments (adim, elayers, ...)
     features: dict = field(default_factory=dict)  # TTSFeatureConfig
     vocoder: dict = field(default_factory=dict)  # TTSVocoder (griffin_lim_iters)
@@ -96,15 +96,3 @@ class TTSModel(nn.Module):
                                              energy=out["energy"], use_teacher_forcing=True)
             out["duration"] = durations
         return self.mel_norm.inverse(out["feat_gen"]), out["duration"]
-
-
-def load_tts(exp_dir: Path, model_file: str = MODEL_FILE) -> tuple[TTSModel, Tokenizer, TTSConfig]:
-    """A trained TTS exp dir's model (eval mode), its tokenizer and config."""
-    exp_dir = Path(exp_dir)
-    if not (exp_dir / "config.yaml").is_file():
-        raise FileNotFoundError(f"{exp_dir}: not a TTS exp dir (no config.yaml); train one with `asrkit tts-train`")
-    config = TTSConfig.load(exp_dir / "config.yaml")
-    tokenizer = Tokenizer(exp_dir / "tokens.txt", "char")
-    model = TTSModel(config, tokenizer.vocab_size, dict(np.load(exp_dir / "stats.npz")))
-    model.load_state_dict(torch.load(exp_dir / model_file, map_location="cpu"))
-    return model.eval(), tokenizer, config

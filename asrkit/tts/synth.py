@@ -4,7 +4,7 @@ A voice spec is `ENGINE:VOICE`, e.g. `espeak-ng:en-us+f3`, `flite:slt`, `festiva
 engine to the `module:callable` that builds a voice from the VOICE part; it is imported on first use, so unused
 engines cost nothing. A voice is an asrkit.tts.voices.Voice: `prepare_text(text)` (the engine's text normalisation),
 `synthesize(text, rate, pitch) -> (float32 samples, sample rate)` and `close()`. Another engine (e.g. `model`, whose
-VOICE is a trained TTS exp dir) is one more ENGINES entry, or a register_engine() call before synthesis.
+VOICE is a trained TTS exp dir) is one more ENGINES entry.
 
 The work is split like fbank: job J of N synthesizes the J-th contiguous share of the sorted utterance ids. Each
 utterance's audio file is written atomically, so it marks that utterance done and a re-run skips it; a run without a
@@ -18,28 +18,23 @@ import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import soundfile
 
 from asrkit.data.datadir import DataDirError, read_dict, write_data_dir
+from asrkit.errors import AsrkitError
 from asrkit.fileio import atomic_path
 from asrkit.tts.voices import Voice, VoiceError
 
-ENGINES: dict[str, str | Callable[[str], Voice]] = {
+ENGINES: dict[str, str] = {  # engine -> `module:class` of its Voice, imported on first use
     "espeak-ng": "asrkit.tts.voices:EspeakVoice",
     "flite": "asrkit.tts.voices:FliteVoice",
     "festival": "asrkit.tts.voices:FestivalVoice",
-    "model": "asrkit.tts.voice:ModelVoice",  # VOICE: a trained TTS exp dir (asrkit tts-train)
+    "model": "asrkit.tts.voice:ModelVoice",  # VOICE: a trained TTS exp dir (asrkit tts train)
 }
 ASSIGNMENTS = ("every", "round-robin")
 AUDIO_FORMATS = {"flac": "FLAC", "wav": "WAV"}
-
-
-def register_engine(name: str, factory: str | Callable[[str], Voice]):
-    """Add an engine: a callable (or its `module:callable` path) that builds a Voice from the VOICE part of a spec."""
-    ENGINES[name] = factory
 
 
 def load_voice(spec: str) -> Voice:
@@ -49,11 +44,8 @@ def load_voice(spec: str) -> Voice:
         raise VoiceError(f"voice '{spec}': expected ENGINE:VOICE, e.g. espeak-ng:en-us+f3")
     if engine not in ENGINES:
         raise VoiceError(f"voice '{spec}': unknown engine '{engine}'; engines: {' '.join(sorted(ENGINES))}")
-    factory = ENGINES[engine]
-    if isinstance(factory, str):
-        module, _, name = factory.partition(":")
-        factory = getattr(importlib.import_module(module), name)
-    return factory(voice)
+    module, _, name = ENGINES[engine].partition(":")
+    return getattr(importlib.import_module(module), name)(voice)
 
 
 def speaker_id(spec: str) -> str:
@@ -116,7 +108,7 @@ def plan_utterances(texts: dict[str, str], voices: list[str], assign: str = "eve
     file order (as many utterances as texts, spread evenly over the voices).
     """
     if assign not in ASSIGNMENTS:
-        raise ValueError(f"assign must be one of {', '.join(ASSIGNMENTS)}, not '{assign}'")
+        raise AsrkitError(f"assign must be one of {', '.join(ASSIGNMENTS)}, not '{assign}'")
     if not voices:
         raise VoiceError("no voice given")
     speakers = {spec: speaker_id(spec) for spec in voices}
@@ -148,7 +140,7 @@ def synthesize_data_dir(texts: dict[str, str], voices: list[str], out_dir, *, au
     from asrkit.progress import progress_bar
 
     if audio_format not in AUDIO_FORMATS:
-        raise ValueError(f"audio format must be one of {', '.join(AUDIO_FORMATS)}, not '{audio_format}'")
+        raise AsrkitError(f"audio format must be one of {', '.join(AUDIO_FORMATS)}, not '{audio_format}'")
     plan = plan_utterances(texts, voices, assign, jitter)
     loaded = {spec: load_voice(spec) for spec in dict.fromkeys(voices)}
     audio_dir = Path(audio_dir or Path(out_dir) / "audio").resolve()

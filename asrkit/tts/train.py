@@ -1,4 +1,4 @@
-"""`asrkit tts-train`: FastSpeech2 on a data dir of real speech, with durations from `asrkit align`.
+"""`asrkit tts train`: FastSpeech2 on a data dir of real speech, with durations from `asrkit tts align`.
 
 Targets (log-mel, token pitch and energy) are extracted once up front and kept in memory: a TTS corpus for one
 speaker is small, and extracting F0 every epoch would cost more than the tiny model's training step.
@@ -8,7 +8,6 @@ model call differ and the n-best snapshots are ranked by validation loss, as TTS
 """
 
 import logging
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,15 +17,21 @@ import torch
 import yaml
 from espnet2.schedulers.warmup_lr import WarmupLR
 
-from asrkit.tts.align import read_durations, tts_token_ids
-from asrkit.data.audio import iter_utterance_audio
 from asrkit.asr.batching import bucket_batches, epoch_order, pad
+from asrkit.asr.train import (
+    TrainingState,
+    _set_up_logging,
+    average_nbest,
+    seed_everything,
+)
+from asrkit.data.audio import iter_utterance_audio
 from asrkit.data.datadir import DataDirError, load_data_dir, read_dict
+from asrkit.data.tokens import Tokenizer, copy_token_dir
+from asrkit.errors import AsrkitError
 from asrkit.fileio import atomic_path, atomic_write
 from asrkit.plots import plot_history
 from asrkit.progress import make_progress, progress_bar
-from asrkit.data.tokens import Tokenizer
-from asrkit.asr.train import TrainingState, _set_up_logging, average_nbest, seed_everything
+from asrkit.tts.align import read_durations, tts_token_ids
 from asrkit.tts.features import TTSFeatureExtractor
 from asrkit.tts.model import MODEL_FILE, TTSConfig, TTSModel
 
@@ -99,7 +104,7 @@ def prepare_exp_dir(exp_dir: Path, config_file: Path, data_dir: Path, alignment_
     exp_dir.mkdir(parents=True, exist_ok=True)
     config = TTSConfig.load(config_file)
     config.features = config.feature_config.as_dict()  # defaults written out: synthesis must match training
-    shutil.copyfile(Path(alignment_dir) / "tokens.txt", exp_dir / "tokens.txt")
+    copy_token_dir(alignment_dir, exp_dir)
     resolved = {**config.__dict__, "inputs": {"data": str(data_dir), "alignment": str(alignment_dir)}}
     with atomic_write(exp_dir / "config.yaml") as f:
         yaml.safe_dump(resolved, f, sort_keys=False)
@@ -110,11 +115,11 @@ def train_tts(data_dir: Path, exp_dir: Path, config_file: Path, alignment_dir: P
     exp_dir = Path(exp_dir)
     config = prepare_exp_dir(exp_dir, config_file, data_dir, alignment_dir)
     _set_up_logging(exp_dir / "train.log", is_main=True)
-    tokenizer = Tokenizer(exp_dir / "tokens.txt", "char")
+    tokenizer = Tokenizer.from_dir(exp_dir)
     utts = load_utterances(data_dir, alignment_dir, tokenizer, TTSFeatureExtractor(config.feature_config))
     ids = sorted(utts)
     if len(ids) <= config.valid_utts:
-        raise ValueError(f"{data_dir}: {len(ids)} utterances leave none to train on after {config.valid_utts} for validation")
+        raise AsrkitError(f"{data_dir}: {len(ids)} utterances leave none to train on after {config.valid_utts} for validation")
     train_ids, valid_ids = ids[: len(ids) - config.valid_utts], ids[len(ids) - config.valid_utts :]
     stats = target_stats([utts[u] for u in train_ids])
     with atomic_path(exp_dir / "stats.npz") as tmp, open(tmp, "wb") as f:

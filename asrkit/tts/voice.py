@@ -8,8 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from asrkit.errors import AsrkitError
+from asrkit.expdir import load_tts
 from asrkit.tts.align import tts_token_ids
-from asrkit.tts.model import MODEL_FILE, load_tts
+from asrkit.tts.model import MODEL_FILE
 from asrkit.tts.vocoder import GriffinLim
 from asrkit.tts.voices import Voice, VoiceError
 
@@ -19,8 +21,8 @@ class ModelVoice(Voice):
         super().__init__(f"model:{exp_dir}")
         try:
             self.model, self.tokenizer, config = load_tts(Path(exp_dir), model_file)
-        except FileNotFoundError as error:
-            raise VoiceError(f"{self.spec}: {error}") from None
+        except AsrkitError as error:
+            raise VoiceError(f"voice {self.spec}: {error}") from None
         self.features = config.feature_config
         self.vocoder = GriffinLim(self.features, **config.vocoder)
 

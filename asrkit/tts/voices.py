@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
+from asrkit.errors import AsrkitError
+
 FESTIVAL_VOICE_ROOTS = (Path("/usr/share/festival/voices"), Path("/usr/lib/festival/voices"))
 OUTPUT_RATE = 16000
 # flite's awb_time is a limited-domain voice: it can only say the time of day.
@@ -29,7 +31,7 @@ DIGIT_WORDS = "zero one two three four five six seven eight nine".split()
 FESTIVAL_DONE = "@@asrkit-done@@"
 
 
-class VoiceError(Exception):
+class VoiceError(AsrkitError):
     """A voice spec names an engine or voice that is not available, or an engine failed."""
 
 

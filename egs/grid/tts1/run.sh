@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # A neural TTS of GRID speaker s1 (FastSpeech2 + Griffin-Lim), judged by the s1 ASR model of ../asr1: the WER of that
 # model on held-out sentences spoken by the TTS, beside the same sentences spoken by engine voices and by s1 himself.
-#   1. data (../asr1/local/data.sh: 900 train / 50 dev / 50 test)   4. FastSpeech2 training (asrkit tts-train)
-#   2. the ASR model of ../asr1 (trained there if absent)            5. synthesis + decoding of test texts (tts-eval)
-#   3. CTC forced alignment of train with it (asrkit align),         6. RESULTS.md
+#   1. data (../asr1/local/data.sh: 900 train / 50 dev / 50 test)   4. FastSpeech2 training (asrkit tts train)
+#   2. the ASR model of ../asr1 (trained there if absent)            5. synthesis + decoding of test texts (asrkit tts eval)
+#   3. CTC forced alignment of train with it (asrkit tts align),         6. RESULTS.md
 #      checked against GRID's word alignments
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -39,7 +39,7 @@ fi
 if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
   log "Stage 3: CTC forced alignment of data/train with ${asr_exp}"
   ${train_cmd} --num-threads 1 exp/align_train/align.log \
-    asrkit align --config "${tts_config}" data/train "${asr_exp}" exp/align_train
+    asrkit tts align --config "${tts_config}" data/train "${asr_exp}" exp/align_train
   . ./db.sh
   local/word_boundary_error.py exp/align_train data/train "${GRID_S1}" "${tts_config}" | tee exp/align_train/word_boundary_error
 fi
@@ -48,7 +48,7 @@ if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
   log "Stage 4: training ${tts_exp}"
   mkdir -p "${tts_exp}"
   ${cuda_cmd} --gpu 0 "${tts_exp}/train.out" \
-    asrkit tts-train --config "${tts_config}" --alignment exp/align_train --resume data/train "${tts_exp}"
+    asrkit tts train --config "${tts_config}" --alignment exp/align_train --resume data/train "${tts_exp}"
 fi
 
 if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
@@ -59,8 +59,8 @@ if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
   for voice in "model:${tts_exp}" ${engine_voices}; do
     dir=${eval_dir}/decode_$(echo "${voice}" | tr -c 'A-Za-z0-9_.+\n-' '_')
     ${decode_cmd} --num-threads 1 "${dir}/tts_eval.log" \
-      asrkit tts-eval --voice "${voice}" --decode-config "${decode_config}" data/test/text "${asr_exp}" "${dir}"
-    grep "^tts-eval:" "${dir}/tts_eval.log"
+      asrkit tts eval --voice "${voice}" --decode-config "${decode_config}" data/test/text "${asr_exp}" "${dir}"
+    grep "^tts eval:" "${dir}/tts_eval.log"
   done
 fi
 

@@ -1,0 +1,89 @@
+"""Exp dirs: the one loader of what training leaves behind, for every stage and method that uses a trained model.
+
+An exp dir stands on its own (it never points back at the data it was trained on):
+    config.yaml        the resolved training config; `kind:` names what it holds (asr, tts; later tle, avsr)
+    tokens.txt, token_type (+ bpe.model)   its token dir (as `asrkit tokens` writes one)
+    cmvn.npz           asr: global CMVN of the training features (absent: the model normalises nothing)
+    fbank.yaml         asr: the features the model reads (`asrkit fbank --config`)
+    stats.npz          tts: target statistics (mel, pitch, energy)
+    <model file>       asr: valid.acc.ave.pth, tts: valid.loss.ave.pth (n-best average), or any <N>epoch.pth
+Decoding, alignment, TTS evaluation, interop and the methods load models here; none of them imports a trainer.
+"""
+
+from pathlib import Path
+
+import torch
+import yaml
+
+from asrkit.data.features import FbankConfig, load_fbank_config
+from asrkit.data.tokens import Tokenizer
+from asrkit.errors import AsrkitError
+
+KINDS = ("asr", "tts")
+MODEL_FILES = {"asr": "valid.acc.ave.pth", "tts": "valid.loss.ave.pth"}  # what training leaves as "the" model
+
+
+def read_config(exp_dir: Path, kind: str | None = None) -> dict:
+    """EXP/config.yaml as a dict; with `kind`, an exp dir of another kind is an error naming both."""
+    path = Path(exp_dir) / "config.yaml"
+    if not path.is_file():
+        raise AsrkitError(f"{exp_dir}: not an exp dir (no config.yaml)")
+    with open(path, encoding="utf-8") as f:
+        config = yaml.safe_load(f) or {}
+    # exp dirs written before kinds were recorded: only TTS configs have a vocoder
+    found = config.get("kind") or ("tts" if "vocoder" in config else "asr")
+    if kind is not None and found != kind:
+        raise AsrkitError(f"{path}: kind: {found}; this needs a {kind} exp dir")
+    return config
+
+
+def model_path(exp_dir: Path, kind: str, model_file: str | None = None) -> Path:
+    """EXP/<model_file> (default: the kind's n-best average), which must exist."""
+    path = Path(exp_dir) / (model_file or MODEL_FILES[kind])
+    if not path.is_file():
+        raise AsrkitError(f"{path}: missing; has training of {exp_dir} finished?")
+    return path
+
+
+def tokenizer(exp_dir: Path) -> Tokenizer:
+    return Tokenizer.from_dir(exp_dir)
+
+
+def fbank_config(exp_dir: Path) -> FbankConfig:
+    """The features an asr exp dir's model reads."""
+    path = Path(exp_dir) / "fbank.yaml"
+    if not path.is_file():
+        raise AsrkitError(f"{path}: missing; the exp dir does not say which features its model reads")
+    return load_fbank_config(path)
+
+
+def build_asr(exp_dir: Path, config: dict | None = None):
+    """The (untrained) ASR model an exp dir's config describes, with its CMVN, and the tokenizer."""
+    from asrkit.asr.model import ASRModel, ModelConfig
+
+    config = config or read_config(exp_dir, "asr")
+    tokens = tokenizer(exp_dir)
+    cmvn = Path(exp_dir) / "cmvn.npz"
+    model = ASRModel(ModelConfig.from_dict(config["model"]), tokens.vocab_size, cmvn_stats=str(cmvn) if cmvn.exists() else None)
+    return model, tokens
+
+
+def load_asr(exp_dir: Path, model_file: str | None = None):
+    """A trained ASR exp dir's model (eval mode) and tokenizer."""
+    model, tokens = build_asr(exp_dir)
+    model.load_state_dict(torch.load(model_path(exp_dir, "asr", model_file), map_location="cpu"))
+    return model.eval(), tokens
+
+
+def load_tts(exp_dir: Path, model_file: str | None = None):
+    """A trained TTS exp dir's model (eval mode), its tokenizer and config."""
+    import numpy as np
+
+    from asrkit.tts.model import TTSConfig, TTSModel
+
+    read_config(exp_dir, "tts")
+    config = TTSConfig.load(Path(exp_dir) / "config.yaml")
+    tokens = tokenizer(exp_dir)
+    model = TTSModel(config, tokens.vocab_size, dict(np.load(Path(exp_dir) / "stats.npz")))
+    model.load_state_dict(torch.load(model_path(exp_dir, "tts", model_file), map_location="cpu"))
+    return model.eval(), tokens, config

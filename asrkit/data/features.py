@@ -32,10 +32,10 @@ from asrkit.progress import progress_bar
 
 @dataclass
 class FbankConfig:
-    fs: int = 16000
-    n_mels: int = 80
-    frame_length_ms: float = 25.0
-    frame_shift_ms: float = 10.0
+    fs: int = 16000  # Hz; audio at other rates is resampled to this first
+    n_mels: int = 80  # mel bins = feature dimension
+    frame_length_ms: float = 25.0  # analysis window
+    frame_shift_ms: float = 10.0  # hop: 100 frames per second
     # espnet2 DefaultFrontend's frontend_conf (n_fft, hop_length, ...): its STFT log-mel instead of Kaldi's fbank,
     # for models imported from ESPnet that read waveforms (asrkit/interop/espnet.py).
     espnet_frontend: dict | None = None

@@ -12,7 +12,6 @@ An export dir holds config.yaml, the model file, tokens.txt, feats_stats.npz, bp
 fbank.yaml (how asrkit computed the features). config.yaml is written last: its presence marks a finished export.
 """
 
-import shutil
 from pathlib import Path
 
 import humanfriendly
@@ -29,7 +28,7 @@ from asrkit.data.features import (
 from asrkit.data.tokens import TOKEN_TYPE_FILE, Tokenizer
 from asrkit.errors import AsrkitError
 from asrkit.expdir import read_config
-from asrkit.fileio import atomic_path, atomic_write
+from asrkit.fileio import atomic_path, atomic_write, copy_file
 
 DEFAULT_MODEL_FILE = "valid.acc.ave.pth"
 # asrkit token types -> espnet2's: espnet2 calls every sentencepiece model "bpe".
@@ -69,8 +68,7 @@ def export_espnet(exp_or_model: Path, out_dir: Path) -> Path:
     for source, target in ((exp_dir / "tokens.txt", "tokens.txt"), (exp_dir / "cmvn.npz", "feats_stats.npz"),
                            (exp_dir / "bpe.model", "bpe.model"), (exp_dir / "fbank.yaml", "fbank.yaml")):
         if source.exists():
-            with atomic_path(out_dir / target) as tmp:
-                shutil.copyfile(source, tmp)
+            copy_file(source, out_dir / target)
     espnet_config = espnet_config_from(config["model"], token_type, out_dir)
     with atomic_write(out_dir / "config.yaml") as f:
         yaml.safe_dump(espnet_config, f, sort_keys=False, allow_unicode=True)
@@ -136,8 +134,7 @@ def import_espnet(config_yaml: Path, model_pth: Path, out_dir: Path) -> Path:
     for target, keys in copies.items():
         (out_dir / target).unlink(missing_ok=True)
         if keys:
-            with atomic_path(out_dir / target) as tmp:
-                shutil.copyfile(_resolve_path(espnet, keys, config_yaml), tmp)
+            copy_file(_resolve_path(espnet, keys, config_yaml), out_dir / target)
     (out_dir / "fbank.yaml").unlink(missing_ok=True)
     if fbank:
         save_fbank_config(fbank, out_dir / "fbank.yaml")

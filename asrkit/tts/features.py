@@ -13,14 +13,14 @@ import torch
 
 @dataclass
 class TTSFeatureConfig:
-    fs: int = 16000
-    n_fft: int = 1024
-    hop_length: int = 256
-    n_mels: int = 80
-    fmin: int = 80
-    fmax: int = 7600
-    f0min: int = 80
-    f0max: int = 400
+    fs: int = 16000  # Hz of the audio the TTS reads and writes
+    n_fft: int = 1024  # STFT size in samples (also the window length)
+    hop_length: int = 256  # samples between mel frames (16 ms at 16 kHz)
+    n_mels: int = 80  # mel bins of the log-mel target
+    fmin: int = 80  # Hz, lowest mel filter edge
+    fmax: int = 7600  # Hz, highest mel filter edge
+    f0min: int = 80  # Hz, lowest F0 the pitch tracker (Dio) searches
+    f0max: int = 400  # Hz, highest F0 it searches
 
     def num_frames(self, num_samples: int) -> int:
         return num_samples // self.hop_length + 1

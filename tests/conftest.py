@@ -63,15 +63,9 @@ TINY_TTS = {
 
 def grid_data_dir(out: Path, count: int) -> Path:
     """The first `count` GRID s1 utterances (sorted ids) as a data dir; transcripts from the word alignments."""
-    from asrkit.data.datadir import write_data_dir
+    from asrkit.data.grid import read_corpus, write_utterances
 
-    grid = shared_corpus("grid_s1")
-    flacs = sorted((grid / "audio").glob("*.flac"))[:count]
-    text = {}
-    for flac in flacs:
-        words = [line.split()[2] for line in (grid / "align" / f"{flac.stem}.align").read_text().splitlines()]
-        text[flac.stem] = " ".join(w for w in words if w != "sil")
-    write_data_dir(out, {f.stem: str(f) for f in flacs}, text, {f.stem: "s1" for f in flacs})
+    write_utterances(out, read_corpus(shared_corpus("grid_s1"))[:count])
     return out
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# GRID s1 data dirs: of the 1000 utterances sorted by id, every 20th (index 0, 20, ...) is dev and every 20th from
-# index 10 is test (50 each, spread over the whole grammar); the other 900 train. The transcript is the word
-# alignment without its `sil` entries.
+# GRID s1 data dirs (asrkit/data/grid.py): of the 1000 utterances sorted by id, every 20th (index 0, 20, ...) is dev
+# and every 20th from index 10 is test (50 each, spread over the whole grammar); the other 900 train. The transcript is
+# the word alignment without its `sil` (silence) and `sp` (short pause) entries: six words each.
 set -euo pipefail
 . ./path.sh
 . parse_options.sh
@@ -14,20 +14,14 @@ fi
 
 python3 - "${GRID_S1}" <<'PY'
 import sys
-from pathlib import Path
-from asrkit.data.datadir import write_data_dir
+from asrkit.data.grid import read_corpus, split, write_utterances
+from asrkit.errors import AsrkitError
 
-corpus = Path(sys.argv[1]).resolve()
-sets = {"train": {}, "dev": {}, "test": {}}
-for index, flac in enumerate(sorted((corpus / "audio").glob("*.flac"))):
-    align = corpus / "align" / f"{flac.stem}.align"
-    if not align.is_file():
-        sys.exit(f"local/data.sh: {align}: missing (the transcript of {flac})")
-    words = [line.split()[2] for line in align.read_text().splitlines() if line.strip()]
-    name = {0: "dev", 10: "test"}.get(index % 20, "train")
-    sets[name][f"s1_{flac.stem}"] = (flac, " ".join(w for w in words if w != "sil"))
-for name, utts in sets.items():
-    write_data_dir(f"data/{name}", {u: str(f) for u, (f, _) in utts.items()},
-                   {u: t for u, (_, t) in utts.items()}, {u: "s1" for u in utts})
-    print(f"local/data.sh: data/{name}: {len(utts)} utterances")
+try:
+    sets = split(read_corpus(sys.argv[1], speaker="s1"))
+except AsrkitError as error:
+    sys.exit(f"local/data.sh: {error}")
+for name, utterances in sets.items():
+    write_utterances(f"data/{name}", utterances)
+    print(f"local/data.sh: data/{name}: {len(utterances)} utterances")
 PY

@@ -1,0 +1,82 @@
+"""GRID audio-visual corpus, one speaker's folder: the one reader of its naming, alignments and recipe split.
+
+Files: `audio/ID.flac` (16 kHz) and `align/ID.align`, one `start end word` line per word in 1/25000 s, where `sil`
+marks silence and `sp` a short pause (24 of speaker s1's 1000 files). Neither is a word: transcripts and word
+boundaries leave both out, so a six-word command has six words. Shared by egs/grid/asr1 (data dirs), egs/grid/tts1
+(word boundaries of the CTC alignment) and the tests.
+"""
+
+from pathlib import Path
+from typing import NamedTuple
+
+from asrkit.data.datadir import write_data_dir
+from asrkit.errors import AsrkitError
+
+ALIGN_UNITS_PER_SECOND = 25000  # align/*.align times count 1/25000 s
+NON_WORDS = {"sil", "sp"}  # silence and short pause: alignment entries that are not spoken words
+SPLIT_PERIOD = 20  # of the utterances sorted by id, index % 20 == 0 is dev and == 10 is test; the rest train
+SPLIT_OFFSETS = {0: "dev", 10: "test"}
+
+
+class Word(NamedTuple):
+    word: str
+    start: float  # seconds from the start of the recording
+    end: float  # seconds
+
+
+class Utterance(NamedTuple):
+    audio: Path  # audio/ID.flac
+    speaker: str  # the folder's speaker, e.g. "s1" (GRID's file names do not name it)
+    words: list[Word]  # the spoken words in order, without sil/sp
+
+    @property
+    def utt_id(self) -> str:
+        return f"{self.speaker}_{self.audio.stem}"  # speaker first, as Kaldi sorts utt2spk
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.word for w in self.words)
+
+
+def read_alignment(path: Path) -> list[Word]:
+    """The words of one align file with their times in seconds; sil and sp are dropped (CRLF lines are fine)."""
+    words = []
+    for number, line in enumerate(Path(path).read_text().splitlines(), 1):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) != 3 or not (fields[0].isdigit() and fields[1].isdigit()):
+            raise AsrkitError(f"{path}:{number}: not a GRID alignment line (start end word): {line.strip()!r}")
+        if fields[2] not in NON_WORDS:
+            start, end = (int(t) / ALIGN_UNITS_PER_SECOND for t in fields[:2])
+            words.append(Word(fields[2], start, end))
+    return words
+
+
+def read_corpus(corpus_dir: Path, speaker: str = "s1") -> list[Utterance]:
+    """Every utterance of the folder, sorted by id; a recording without its align file is an error naming both."""
+    corpus_dir = Path(corpus_dir).resolve()
+    utterances = []
+    for flac in sorted((corpus_dir / "audio").glob("*.flac")):
+        align = corpus_dir / "align" / f"{flac.stem}.align"
+        if not align.is_file():
+            raise AsrkitError(f"{align}: missing (the transcript of {flac})")
+        utterances.append(Utterance(flac, speaker, read_alignment(align)))
+    if not utterances:
+        raise AsrkitError(f"{corpus_dir}/audio: no GRID recordings (*.flac)")
+    return utterances
+
+
+def split(utterances: list[Utterance]) -> dict[str, list[Utterance]]:
+    """The recipes' split of id-sorted utterances: every 20th from index 0 is dev, from index 10 test, the rest train
+    (of 1000: 900/50/50, each held-out set spread over the whole grammar)."""
+    sets = {"train": [], "dev": [], "test": []}
+    for index, utterance in enumerate(utterances):
+        sets[SPLIT_OFFSETS.get(index % SPLIT_PERIOD, "train")].append(utterance)
+    return sets
+
+
+def write_utterances(data_dir: Path, utterances: list[Utterance]) -> None:
+    """A Kaldi data dir (wav.scp, text, utt2spk, spk2utt) of the utterances."""
+    write_data_dir(data_dir, {u.utt_id: str(u.audio) for u in utterances}, {u.utt_id: u.text for u in utterances},
+                   {u.utt_id: u.speaker for u in utterances})

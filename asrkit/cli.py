@@ -153,6 +153,30 @@ def decode(
     typer.echo(f"decode: wrote {target}/text")
 
 
+@app.command("cache-encoder")
+def cache_encoder(
+    exp_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="Trained ASR exp dir."),
+    data_dir: Path = ExistingDir,
+    out_dir: Path = typer.Argument(..., help="Cache dir: output.JOB.{ark,scp,...}, then feats.scp, utt2num_frames, key."),
+    model: str = typer.Option("valid.acc.ave.pth", help="Model file inside EXP_DIR."),
+    nj: int = typer.Option(1, min=1, help="Number of jobs the data is split into."),
+    job: Optional[int] = typer.Option(None, min=1, help="Compute only this job's share; run once more without --job "
+                                                        "to merge."),
+    device: str = typer.Option("cpu", help="Where the encoder runs: cpu or cuda."),
+):
+    """Store the frozen encoder's outputs (EXP's model.encode, eval mode) over DATA as ark/scp, for training against.
+
+    Reads DATA/feats.scp when the fbank stage ran (refused when made with another config than EXP/fbank.yaml),
+    otherwise computes fbank from DATA/wav.scp. A job done with the same model file (sha256 of it, EXP's config,
+    cmvn and fbank config) is skipped; without --job, every job not done runs, then the merge.
+    """
+    from asrkit.train.cache import cache_encoder as run_cache
+
+    ran = run_cache(exp_dir, data_dir, out_dir, model, nj=nj, job=job, device=device)
+    where = f"job {job} of {nj}" if job else f"{out_dir}/feats.scp"
+    typer.echo(f"cache-encoder: {where}: {ran} job(s) computed, {(1 if job else nj) - ran} already done")
+
+
 @app.command()
 def score(
     decode_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="Decode dir holding `text`."),

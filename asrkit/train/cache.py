@@ -1,0 +1,163 @@
+"""Caches of frozen modules' outputs: run a frozen module (a trained encoder) over a data dir once, store its outputs
+as Kaldi ark/scp, and read them back as a batch source for training (the text-to-latent VAE trains against an
+ASR encoder's outputs without running the encoder every epoch).
+
+A frozen module is any callable (feats (1, T, D), feats_lens (1,)) -> (out (1, T', D'), out_lens (1,)); each
+utterance goes through it alone, so a cached output is exactly what the module gives that utterance (padding in a
+batch could change the last digits). The work is split like fbank (asrkit/data/features.py): job J of N handles the
+J-th contiguous share of the sorted utterance ids and writes, in the cache dir,
+    output.J.ark, output.J.num_frames   the outputs and their lengths (frames after the module's subsampling)
+    output.J.key                        the key of the module that made them (see below)
+    output.J.scp                        written last: its presence marks a finished job
+A merge gathers them into feats.scp and utt2num_frames (so the cache dir reads like a data dir's features) and
+key. The key is the sha256 of what the outputs depend on: for an ASR exp dir's encoder, the model file, config.yaml,
+cmvn.npz and fbank.yaml. A job whose scp holds the same utterances under the same key is skipped; a changed model
+file recomputes it, and a merge refuses jobs made by another model.
+"""
+
+import dataclasses
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+import kaldiio
+import numpy as np
+import torch
+
+from asrkit.asr.batching import FeatureSet
+from asrkit.data.audio import iter_utterance_audio
+from asrkit.data.datadir import DataDirError, load_data_dir, read_dict, write_table
+from asrkit.data.features import check_features_fit, fbank, job_share
+from asrkit.expdir import fbank_config, load_asr, model_path
+from asrkit.fileio import atomic_path, atomic_write
+from asrkit.progress import progress_bar
+
+FrozenModule = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+# What an ASR encoder's outputs depend on, besides the model file (absent ones are left out of the key).
+EXP_FILES_IN_KEY = ("config.yaml", "cmvn.npz", "fbank.yaml")
+
+
+def file_key(paths: Iterable[Path]) -> str:
+    """sha256 over the names and contents of the files that exist among `paths`, in the order given."""
+    digest = hashlib.sha256()
+    for path in paths:
+        if Path(path).is_file():
+            digest.update(Path(path).name.encode() + b"\0")
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()
+
+
+def encoder_key(exp_dir: Path, model_file: Path) -> str:
+    """The key of an ASR exp dir's encoder: its model file, config, CMVN stats and fbank config."""
+    return file_key([Path(model_file), *(Path(exp_dir) / name for name in EXP_FILES_IN_KEY)])
+
+
+def part_paths(cache_dir: Path, job: int) -> tuple[Path, Path, Path, Path]:
+    """A job's ark, lengths, key and scp; the scp is written last and marks the job done."""
+    return tuple(Path(cache_dir) / f"output.{job}.{kind}" for kind in ("ark", "num_frames", "key", "scp"))
+
+
+def job_done(cache_dir: Path, job: int, utt_ids: list[str], key: str) -> bool:
+    """Whether job `job` finished for exactly these utterances with the module whose key is `key`."""
+    _, _, key_file, scp = part_paths(cache_dir, job)
+    return (scp.exists() and key_file.exists() and key_file.read_text().strip() == key
+            and set(read_dict(scp)) == set(utt_ids))
+
+
+@torch.no_grad()
+def cache_job(module: FrozenModule, features: Iterator[tuple[str, np.ndarray]], count: int, cache_dir: Path,
+              key: str, job: int = 1, nj: int = 1, device: str = "cpu") -> Path:
+    """Run `module` over `count` (utterance id, features) pairs, one utterance at a time, into job `job`'s files;
+    returns its scp."""
+    ark, num_frames, key_file, scp = part_paths(cache_dir, job)
+    Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    entries, frames = [], []
+    with atomic_path(ark) as tmp_ark, open(tmp_ark, "wb") as f:
+        for utt, feats in progress_bar(features, total=count, description=f"cache {job}/{nj}"):
+            x = torch.from_numpy(np.array(feats, dtype=np.float32)).unsqueeze(0).to(device)
+            out, out_lens = module(x, torch.tensor([x.shape[1]], device=device))
+            out = out[0, : int(out_lens[0])].float().cpu().numpy()
+            offset = f.tell()
+            kaldiio.save_ark(f, {utt: out})
+            entries.append((utt, f"{ark.resolve()}:{offset + len(utt.encode()) + 1}"))
+            frames.append((utt, str(len(out))))
+    write_table(num_frames, frames)
+    with atomic_write(key_file) as f:
+        f.write(key + "\n")
+    write_table(scp, entries)
+    return scp
+
+
+def merge_cache_jobs(cache_dir: Path, nj: int, key: str) -> int:
+    """Gather the jobs' scps into CACHE/feats.scp and CACHE/utt2num_frames and their key into CACHE/key; every job
+    must have finished with the module whose key is `key`. Returns the utterance count."""
+    entries, frames = {}, {}
+    for job in range(1, nj + 1):
+        _, num_frames, key_file, scp = part_paths(cache_dir, job)
+        if not (scp.exists() and key_file.exists()):
+            raise DataDirError(f"{scp}: missing; cache job {job} of {nj} did not finish")
+        if key_file.read_text().strip() != key:
+            raise DataDirError(f"{key_file}: made by another model than the one given (it changed since); re-run "
+                               f"job {job}")
+        entries.update(read_dict(scp))
+        frames.update(read_dict(num_frames))
+    merged_key = Path(cache_dir) / "key"
+    merged_key.unlink(missing_ok=True)  # no key while feats.scp is being replaced: a reader sees no stale pair
+    write_table(Path(cache_dir) / "feats.scp", entries)
+    write_table(Path(cache_dir) / "utt2num_frames", frames)
+    with atomic_write(merged_key) as f:
+        f.write(key + "\n")
+    return len(entries)
+
+
+def load_cache(cache_dir: Path, key: str | None = None) -> FeatureSet:
+    """A merged cache as a batch source (num_frames, batch(utts) -> padded outputs and lengths); with `key`, a
+    cache made by another module is refused."""
+    cache_dir = Path(cache_dir)
+    key_file = cache_dir / "key"
+    if not key_file.exists():
+        raise DataDirError(f"{key_file}: missing; the cache was not merged (run `asrkit cache-encoder` without --job)")
+    if key is not None and key_file.read_text().strip() != key:
+        raise DataDirError(f"{key_file}: the cache was made by another model; run `asrkit cache-encoder` again")
+    num_frames = {utt: int(n) for utt, n in read_dict(cache_dir / "utt2num_frames").items()}
+    return FeatureSet(kaldiio.load_scp(str(cache_dir / "feats.scp")), num_frames)
+
+
+# ---------------------------------------------------------------- an ASR exp dir's encoder
+
+
+def cache_encoder(exp_dir: Path, data_dir: Path, cache_dir: Path, model_file: str | None = None, nj: int = 1,
+                  job: int | None = None, device: str = "cpu") -> int:
+    """Cache EXP's encoder (model.encode, eval mode) over DATA: job `job` of `nj`, or with job None every job not
+    done yet and then the merge. Returns how many jobs ran now (0: all were done with this model)."""
+    key = encoder_key(exp_dir, model_path(exp_dir, "asr", model_file))
+    utt_ids, features = encoder_inputs(Path(exp_dir), Path(data_dir))
+    jobs = [job] if job else range(1, nj + 1)
+    todo = [j for j in jobs if not job_done(cache_dir, j, job_share(utt_ids, nj, j), key)]
+    if todo:
+        model, _ = load_asr(exp_dir, model_file)
+        model.to(device)
+        for j in todo:
+            share = job_share(utt_ids, nj, j)
+            cache_job(model.encode, features(share), len(share), cache_dir, key, job=j, nj=nj, device=device)
+    if job is None:
+        merge_cache_jobs(cache_dir, nj, key)
+    return len(todo)
+
+
+def encoder_inputs(exp_dir: Path, data_dir: Path) -> tuple[list[str], Callable[[list[str]], Iterator]]:
+    """DATA's sorted utterance ids, and a function yielding (utterance id, fbank) for a share of them: from
+    DATA/feats.scp when the fbank stage ran (refused unless made with EXP/fbank.yaml), else computed from
+    DATA/wav.scp with EXP/fbank.yaml."""
+    if (data_dir / "feats.scp").exists():
+        check_features_fit(data_dir, exp_dir / "fbank.yaml")
+        feats = kaldiio.load_scp(str(data_dir / "feats.scp"))
+        return sorted(feats), lambda utts: ((utt, feats[utt]) for utt in utts)
+    data, config = load_data_dir(data_dir), fbank_config(exp_dir)
+
+    def compute(utts):
+        for utt, samples in iter_utterance_audio(dataclasses.replace(data, utt_ids=utts), config.fs):
+            yield utt, fbank(samples, config)
+    return data.utt_ids, compute

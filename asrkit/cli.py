@@ -43,6 +43,33 @@ def fix_data(data_dir: Path = ExistingDir):
 
 
 @app.command()
+def perturb(
+    data_dir: Path = ExistingDir,
+    out_dir: Path = typer.Argument(..., help="Data dir to write."),
+    speed: list[float] = typer.Option([], help="Speed factor (sox speed: tempo and pitch); repeatable, one copy per "
+                                               "factor with ids prefixed spF- (Kaldi); 1.0 keeps the original."),
+    volume: bool = typer.Option(False, help="Volume perturbation: sox --vol with a factor drawn per recording."),
+    volume_low: float = typer.Option(0.125, help="Lowest volume factor (Kaldi's --scale-low)."),
+    volume_high: float = typer.Option(2.0, help="Highest volume factor (Kaldi's --scale-high)."),
+    noise: Optional[str] = typer.Option(None, help="Add noise: a noise data dir (babble), or 'white'."),
+    snr: float = typer.Option(10.0, help="SNR of the added noise in dB, over the whole recording."),
+    babble: int = typer.Option(1, min=1, help="Noise utterances summed per recording."),
+    seed: int = typer.Option(0, help="Seed of the draws (per recording id, so any subset gives the same audio)."),
+    write_audio: bool = typer.Option(False, help="Write 16-bit wav files instead of sox pipes in wav.scp (always "
+                                                 "with --noise)."),
+    audio_dir: Optional[Path] = typer.Option(None, help="Where written audio goes (default OUT_DIR/audio)."),
+):
+    """Speed, volume and additive-noise perturbation of a data dir into another, seeded and repeatable (Kaldi's
+    perturb_data_dir_speed.sh / _volume.sh conventions)."""
+    from asrkit.data.perturb import Perturbation, perturb_data_dir
+
+    perturbation = Perturbation(tuple(speed) or (1.0,), (volume_low, volume_high) if volume else None, noise, snr,
+                                babble, seed)
+    count = perturb_data_dir(data_dir, out_dir, perturbation, write_audio=write_audio, audio_dir=audio_dir)
+    typer.echo(f"perturb: {out_dir}: {count} utterances")
+
+
+@app.command()
 def fbank(
     data_dir: Path = ExistingDir,
     feat_dir: Path = typer.Argument(..., help="Where the ark/scp files go."),

@@ -8,6 +8,7 @@ LC_ALL=C (byte) order, as described at https://kaldi-asr.org/doc/data_prep.html:
     text        utterance -> transcript
     utt2spk     utterance -> speaker        (spk2utt is its inverse)
     feats.scp, utt2dur, utt2num_samples, utt2num_frames: utterance -> value
+    utt2uniq    utterance -> the original it was perturbed from (asrkit/data/perturb.py)
     fbank.yaml  not a table: the fbank config feats.scp was computed with (asrkit/data/features.py)
 
 The checks follow utils/validate_data_dir.sh and the repairs utils/fix_data_dir.sh.
@@ -24,7 +25,7 @@ from asrkit.errors import AsrkitError
 from asrkit.fileio import atomic_write
 
 REQUIRED_FILES = ("wav.scp", "text", "utt2spk", "spk2utt")
-UTTERANCE_FILES = ("text", "utt2spk", "feats.scp", "utt2dur", "utt2num_samples", "utt2num_frames")
+UTTERANCE_FILES = ("text", "utt2spk", "feats.scp", "utt2dur", "utt2num_samples", "utt2num_frames", "utt2uniq")
 SPEAKER_FILES = ("spk2gender", "cmvn.scp")
 RECORDING_FILES = ("reco2dur", "reco2file_and_channel")
 KNOWN_FILES = ("wav.scp", "segments", "spk2utt") + UTTERANCE_FILES + SPEAKER_FILES + RECORDING_FILES

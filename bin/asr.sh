@@ -5,6 +5,7 @@
 # Stages:
 #   1. data preparation (local/data.sh)      5. training (asrkit train)
 #   2. data dir checks (fix-data, validate)  6. decoding (asrkit decode, nj jobs)
+#      (+ speed perturbation of the train set)
 #   3. fbank features + global CMVN          7. scoring, RESULTS.md
 #   4. token list
 set -euo pipefail
@@ -16,6 +17,7 @@ train_set=
 valid_set=
 test_sets=
 local_data_opts=              # options passed to local/data.sh
+speed_perturb_factors=        # e.g. "0.9 1.0 1.1": train on data/<train_set>_sp, one sox-speed copy per factor (ESPnet's)
 fbank_config=conf/fbank.yaml     # the recipe's features; merge-fbank records them in each data dir, train takes them from there
 token_type=char               # char, word, bpe or unigram
 vocab_size=30
@@ -33,11 +35,12 @@ help_message="Usage: $0 [options]   (see the variables at the top of bin/asr.sh 
 for name in train_set valid_set test_sets; do
   [ -n "${!name}" ] || { echo "asr.sh: --${name} is required" >&2; exit 1; }
 done
-asr_tag=${asr_tag:-$(basename "${asr_config}" .yaml)}
+asr_tag=${asr_tag:-$(basename "${asr_config}" .yaml)${speed_perturb_factors:+_sp}}
 asr_exp=exp/asr_${asr_tag}
 token_dir=data/token_list/${token_type}
 decode_dir=decode_$(basename "${decode_config}" .yaml)_$(basename "${decode_model}" .pth)
-all_sets=$(echo ${train_set} ${valid_set} ${test_sets} | tr " " "\n" | awk '!seen[$0]++' | tr "\n" " ")
+data_sets() { echo ${train_set} ${valid_set} ${test_sets} | tr " " "\n" | awk '!seen[$0]++' | tr "\n" " "; }
+all_sets=$(data_sets)
 
 log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') (asr.sh) $*"; }
 # Concatenate job parts into one sorted file, atomically.
@@ -57,6 +60,16 @@ if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
     asrkit fix-data "data/${dset}"
     asrkit validate-data "data/${dset}"
   done
+  if [ -n "${speed_perturb_factors}" ]; then
+    log "Stage 2: speed perturbation (${speed_perturb_factors}): data/${train_set}_sp"
+    asrkit perturb $(printf -- "--speed %s " ${speed_perturb_factors}) "data/${train_set}" "data/${train_set}_sp"
+    asrkit validate-data "data/${train_set}_sp"
+  fi
+fi
+# From here on the perturbed copy is the train set (features, tokens, training), as in ESPnet.
+if [ -n "${speed_perturb_factors}" ]; then
+  train_set=${train_set}_sp
+  all_sets=$(data_sets)
 fi
 
 if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then

@@ -38,11 +38,12 @@ EXP_FILES_IN_KEY = ("config.yaml", "cmvn.npz", "fbank.yaml")
 
 
 def file_key(paths: Iterable[Path]) -> str:
-    """sha256 over the names and contents of the files that exist among `paths`, in the order given."""
+    """sha256 over the names, sizes and contents of the files that exist among `paths`, in the order given."""
     digest = hashlib.sha256()
     for path in paths:
         if Path(path).is_file():
-            digest.update(Path(path).name.encode() + b"\0")
+            # name and size first, so that no two sets of files hash the same stream
+            digest.update(f"{Path(path).name}\0{Path(path).stat().st_size}\0".encode())
             with open(path, "rb") as f:
                 for block in iter(lambda: f.read(1 << 20), b""):
                     digest.update(block)

@@ -7,7 +7,8 @@ from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
 from espnet.nets.pytorch_backend.transformer.mask import subsequent_mask
 
 from asrkit.asr.batch_encoding import encode_batch, supports_batch_encoding
-from asrkit.asr.decoding import DecodeConfig, beam_search
+from asrkit.asr.decoding import DecodeConfig, beam_search, load_decode_config
+from asrkit.asr.decred import output_weights
 from asrkit.asr.incremental_decoder import IncrementalDecoder
 from asrkit.asr.model import ASRModel, ModelConfig
 from asrkit.errors import AsrkitError
@@ -69,16 +70,77 @@ def test_heads_vanish_at_inference():
     assert results[0] == results[1]
 
 
-def test_averaging_head_logits_is_opt_in():
-    model = tiny_model(DECRED)
+def first_step(model, weights):
+    """The incremental decoder's first log-probs (3 utterances, beam 1) with the outputs combined by `weights`."""
     feats, feats_lens, _, _ = batch()
     enc, enc_lens = model.encode(feats, feats_lens)
     decoder = IncrementalDecoder(model, enc, (~make_pad_mask(enc_lens))[:, None, :], beam=1)
-    ys = torch.full((3, 1), model.sos)
-    plain, _ = decoder.step(ys, None)
-    averaged, _ = decoder.step(ys, None, average_heads=True)
+    return decoder.step(torch.full((3, 1), model.sos), None, weights)[0]
+
+
+def first_logits(model):
+    """The final layer's and the heads' logits at the first step, from the full (non-incremental) decoder."""
+    feats, feats_lens, _, _ = batch()
+    enc, enc_lens = model.encode(feats, feats_lens)
+    (logits, hs), _ = model.decoder(enc, enc_lens, torch.full((3, 1), model.sos), torch.ones(3, dtype=torch.long),
+                                    return_all_hs=True)
+    return logits[:, 0], [z[:, 0] for z in model.decred_logits(hs)]
+
+
+@torch.no_grad()
+def test_combining_head_outputs_is_opt_in():
+    model = tiny_model(DECRED)
+    final = output_weights(model.config.decred, "final", [])
+    mean = output_weights(model.config.decred, "mean", [])
+    assert final is None and mean == [0.5, 0.5]
+    plain, averaged = first_step(model, final), first_step(model, mean)
     assert not torch.allclose(plain, averaged)
     torch.testing.assert_close(averaged.exp().sum(-1), torch.ones(3))
+
+
+@torch.no_grad()
+def test_weighted_with_weights_0_1_is_the_final_layer():
+    model = tiny_model(DECRED)
+    weights = output_weights(model.config.decred, "weighted", [0.0, 1.0])
+    torch.testing.assert_close(first_step(model, weights), first_step(model, None))
+
+
+@torch.no_grad()
+def test_weighted_is_the_references_weighted_logit_sum_and_mean_averages_logits():
+    model = tiny_model({**DECRED, "head_input": "pre_norm", "head_bias": False})
+    final, (head,) = first_logits(model)
+    training_weights = output_weights(model.config.decred, "weighted", [])
+    assert training_weights == [0.3, 0.7]
+    torch.testing.assert_close(first_step(model, training_weights), torch.log_softmax(0.3 * head + 0.7 * final, -1))
+    torch.testing.assert_close(first_step(model, [0.5, 0.5]), torch.log_softmax((head + final) / 2, -1))
+
+
+def head_input_and_block_output(head_input):
+    """What the head of layer 1 reads in a training forward pass, and layer 1's output, of a tiny model."""
+    model, seen = tiny_model({**DECRED, "head_input": head_input}), []
+    model.aux_heads[0].register_forward_hook(lambda head, inputs, output: seen.append(inputs[0]))
+    feats, feats_lens, ys, ys_lens = batch()
+    model(feats, feats_lens, ys, ys_lens)
+    enc, enc_lens = model.encode(feats, feats_lens)
+    ys_in = torch.cat([torch.full((3, 1), model.sos), ys.masked_fill(ys < 0, model.eos)], dim=1)
+    (_, hs), _ = model.decoder(enc, enc_lens, ys_in, ys_lens + 1, return_all_hs=True)
+    return seen[0], hs[0], model.decoder.after_norm
+
+
+def test_a_pre_norm_head_reads_the_unnormalised_block_output():
+    read, block, after_norm = head_input_and_block_output("pre_norm")
+    torch.testing.assert_close(read, block)
+    assert not torch.allclose(read, after_norm(block), atol=1e-3)
+
+
+def test_a_post_norm_head_reads_the_block_output_through_after_norm():
+    read, block, after_norm = head_input_and_block_output("post_norm")
+    torch.testing.assert_close(read, after_norm(block))
+
+
+def test_heads_without_bias_have_none():
+    assert tiny_model({**DECRED, "head_bias": False}).aux_heads[0].bias is None
+    assert tiny_model(DECRED).aux_heads[0].bias is not None
 
 
 @torch.no_grad()
@@ -100,10 +162,24 @@ def test_incremental_decoder_matches_espnets_forward_one_step():
         ys = torch.cat([ys, logp.argmax(-1, keepdim=True)], dim=1)
 
 
-@pytest.mark.parametrize("layers,weights", [([3], [0.3]), ([0], [0.3]), ([1], [])])
-def test_bad_head_configuration_is_refused(layers, weights):
+@pytest.mark.parametrize("bad", [{"layers": [3]}, {"layers": [0]}, {"weights": []}, {"head_input": "norm"}])
+def test_bad_head_configuration_is_refused(bad):
     with pytest.raises(AsrkitError, match="decred"):
-        tiny_model({"layers": layers, "weights": weights})
+        tiny_model({**DECRED, **bad})
+
+
+@pytest.mark.parametrize("options,message", [("decred_logits: average", "not one of final, mean, weighted"),
+                                             ("decred_weights: [0.3, 0.7]", "only with decred_logits: weighted")])
+def test_bad_decred_decode_options_name_the_file(tmp_path, options, message):
+    path = tmp_path / "decode.yaml"
+    path.write_text(f"beam_size: 2\n{options}\n")
+    with pytest.raises(AsrkitError, match=f"{path}: .*{message}"):
+        load_decode_config(path)
+
+
+def test_decred_weights_must_give_every_head_and_the_final_layer():
+    with pytest.raises(AsrkitError, match="decred_weights: 3 weights"):
+        output_weights(tiny_model(DECRED).config.decred, "weighted", [0.2, 0.3, 0.5])
 
 
 @pytest.mark.parametrize("encoder_type,encoder", [

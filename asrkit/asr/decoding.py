@@ -10,7 +10,7 @@ pre-beam (1.5 x beam) best tokens by attention score when the vocabulary is larg
 live hypothesis ends, with <eos> unscored unless it chose <eos> itself.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,7 @@ from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
 
 from asrkit.asr.batch_encoding import encode_batch
 from asrkit.asr.batching import FeatureSet
+from asrkit.asr.decred import check_decode_options, output_weights
 from asrkit.asr.incremental_decoder import IncrementalDecoder
 from asrkit.asr.model import ASRModel
 from asrkit.config import load_config
@@ -32,14 +33,15 @@ PRE_BEAM_RATIO = 1.5  # espnet's BeamSearch default
 
 @dataclass
 class DecodeConfig:
-    beam_size: int = 10
-    ctc_weight: float = 0.3
-    length_bonus: float = 0.0
-    maxlenratio: float = 0.0
-    minlenratio: float = 0.0
-    nbest: int = 1
-    batch_size: int = 16
-    average_decred_heads: bool = False
+    beam_size: int = 10  # hypotheses kept per utterance at every step
+    ctc_weight: float = 0.3  # weight of the CTC prefix score; attention gets 1 - ctc_weight (0: no CTC)
+    length_bonus: float = 0.0  # added to a hypothesis' score per output token (log-prob units); > 0 favours long ones
+    maxlenratio: float = 0.0  # max tokens = maxlenratio x encoder frames; 0: the frames, and ESPnet end detection
+    minlenratio: float = 0.0  # min output tokens = minlenratio x encoder frames (<eos> is forbidden before)
+    nbest: int = 1  # hypotheses written per utterance: the best in OUT, the k-th in OUT/<k>best_recog
+    batch_size: int = 16  # utterances decoded together in one forward pass per step
+    decred_logits: str = "final"  # final layer, or mean or weighted of DeCRED heads and final (asr/decred.py)
+    decred_weights: list[float] = field(default_factory=list)  # weighted: one per head, then final; []: training's
 
 
 @dataclass
@@ -79,6 +81,7 @@ def beam_search(model: ASRModel, enc: torch.Tensor, enc_lens: torch.Tensor, conf
     if use_ctc:
         ctc_scorer = CTCPrefixScoreTH(model.ctc.log_softmax(enc).clone(), enc_lens, 0, eos)
     ctc_state, cache = None, None
+    weights = output_weights(model.config.decred, config.decred_logits, config.decred_weights)
     pre_beam = int(PRE_BEAM_RATIO * beam)
 
     yseq = torch.full((batch * beam, 1), model.sos, dtype=torch.long, device=enc.device)
@@ -89,7 +92,7 @@ def beam_search(model: ASRModel, enc: torch.Tensor, enc_lens: torch.Tensor, conf
     batch_offsets = (torch.arange(batch, device=enc.device) * beam).unsqueeze(1)
 
     for step in range(max(maxlens)):
-        att_logp, cache = decoder.step(yseq, cache, config.average_decred_heads)
+        att_logp, cache = decoder.step(yseq, cache, weights)
         token_scores = (1 - config.ctc_weight) * att_logp + config.length_bonus
         if use_ctc:
             scoring_ids = token_scores.topk(pre_beam, dim=1)[1] if pre_beam < vocab else None
@@ -141,7 +144,9 @@ def _retire_ended(top_scores, tokens, yseq, ended, done, at_maxlen, eos):
 
 
 def load_decode_config(path) -> DecodeConfig:
-    return load_config(DecodeConfig, path, "decoding")
+    config = load_config(DecodeConfig, path, "decoding")
+    check_decode_options(config.decred_logits, config.decred_weights, str(path))
+    return config
 
 
 def decode_data_dir(model: ASRModel, tokenizer, data: FeatureSet, utts: list[str], config: DecodeConfig, out_dir):

@@ -10,6 +10,7 @@ import math
 
 import torch
 
+from asrkit.asr.decred import combine
 from asrkit.asr.model import ASRModel
 
 
@@ -31,10 +32,11 @@ class IncrementalDecoder:
         v = attn.linear_v(memory).view(batch, -1, attn.h, attn.d_k).transpose(1, 2)
         return k, v  # (B, h, T, d_k)
 
-    def step(self, ys: torch.Tensor, cache: list | None, average_heads: bool = False):
+    def step(self, ys: torch.Tensor, cache: list | None, weights: list[float] | None = None):
         """Log-probs (B * beam, V) of the next token after prefixes ys (B * beam, i), and the new cache.
 
-        The cache holds every layer's outputs so far, so the DeCRED heads can read their layer for free.
+        weights: how the DeCRED heads and the final layer combine (asrkit/asr/decred.py output_weights); None: the
+        final layer alone. The cache holds every layer's outputs so far, so the heads read their layer for free.
         """
         decoder = self.model.decoder
         tgt_mask = torch.tril(torch.ones(ys.size(1), ys.size(1), dtype=torch.bool, device=ys.device))[-1:].unsqueeze(0)
@@ -46,11 +48,8 @@ class IncrementalDecoder:
                 x = torch.cat([cache[i], x], dim=1)
             new_cache.append(x)
         logits = decoder.output_layer(decoder.after_norm(x[:, -1]))
-        if average_heads and len(self.model.aux_heads):
-            layers, heads = self.model.config.decred.layers, self.model.aux_heads
-            logits = torch.stack([logits] + [head(decoder.after_norm(new_cache[layer - 1][:, -1]))
-                                             for layer, head in zip(layers, heads)]).mean(0)
-        return torch.log_softmax(logits, dim=-1), new_cache
+        heads = self.model.decred_logits([c[:, -1] for c in new_cache]) if weights is not None else []
+        return combine(logits, heads, weights), new_cache
 
     def _layer_step(self, layer, x, tgt_mask, k, v):
         """espnet's DecoderLayer.forward with a cache, for the last position only."""

@@ -6,7 +6,8 @@ so models imported from ESPnet (asrkit/interop/espnet.py) run unchanged.
 DeCRED (arXiv 2508.08938) adds classifier heads on intermediate decoder layers, trained on the same targets:
     decoder loss = sum_i w_i * CE_i  (intermediate heads and the final layer),
     total loss   = a * CTC + (1 - a) * decoder loss.
-The heads are training-only: decoding runs the plain decoder unless asked to average the head logits.
+The heads are training-only: decoding runs the plain decoder unless its config combines them (asrkit/asr/decred.py,
+which also says how the heads differ from the reference's and which options make them match).
 An empty head list is the plain hybrid CTC/attention baseline.
 """
 
@@ -27,6 +28,7 @@ from espnet2.asr.specaug.specaug import SpecAug
 from espnet2.layers.global_mvn import GlobalMVN
 from torch import nn
 
+from asrkit.asr.decred import DecredConfig, check_decred
 from asrkit.errors import ConfigError
 
 IGNORE_ID = -1
@@ -35,23 +37,15 @@ ENCODERS = {"e_branchformer": EBranchformerEncoder, "conformer": ConformerEncode
 
 
 @dataclass
-class DecredConfig:
-    layers: list[int] = field(default_factory=list)  # 1-based decoder layers that get a head
-    weights: list[float] = field(default_factory=list)  # one weight per head
-    final_weight: float = 1.0
-    tie_embedding: bool = False
-
-
-@dataclass
 class ModelConfig:
-    input_size: int = 80
-    encoder_type: str = "e_branchformer"
-    encoder: dict = field(default_factory=dict)
-    decoder: dict = field(default_factory=dict)
-    specaug: dict | None = None
-    ctc_weight: float = 0.3
-    lsm_weight: float = 0.1
-    decred: DecredConfig = field(default_factory=DecredConfig)
+    input_size: int = 80  # feature dimension the encoder reads (fbank bins)
+    encoder_type: str = "e_branchformer"  # espnet2 encoder: e_branchformer, conformer or transformer
+    encoder: dict = field(default_factory=dict)  # keyword arguments of that espnet2 encoder class
+    decoder: dict = field(default_factory=dict)  # keyword arguments of espnet2's TransformerDecoder (num_blocks, ...)
+    specaug: dict | None = None  # keyword arguments of espnet2's SpecAug, applied in training only; null: none
+    ctc_weight: float = 0.3  # a in loss = a * CTC + (1 - a) * decoder loss
+    lsm_weight: float = 0.1  # label smoothing of the decoder's cross-entropy: probability mass spread over all tokens
+    decred: DecredConfig = field(default_factory=DecredConfig)  # DeCRED heads on intermediate decoder layers
 
     @classmethod
     def from_dict(cls, conf: dict) -> "ModelConfig":
@@ -83,24 +77,22 @@ class ASRModel(nn.Module):
         self.encoder = ENCODERS[config.encoder_type](config.input_size, **config.encoder)
         _use_channels_last(self.encoder)
         self.decoder = TransformerDecoder(vocab_size, self.encoder.output_size(), **config.decoder)
+        check_decred(config.decred, len(self.decoder.decoders))
         self.ctc = CTC(vocab_size, self.encoder.output_size())
         self.aux_heads = nn.ModuleList(self._make_head(layer) for layer in config.decred.layers)
         self.criterion = LabelSmoothingLoss(vocab_size, IGNORE_ID, config.lsm_weight, normalize_length=False)
-        self._check_decred()
 
     def _make_head(self, layer: int) -> nn.Linear:
-        head = nn.Linear(self.decoder.output_layer.in_features, self.vocab_size)
+        head = nn.Linear(self.decoder.output_layer.in_features, self.vocab_size, bias=self.config.decred.head_bias)
         if self.config.decred.tie_embedding:
             head.weight = self.decoder.embed[0].weight
         return head
 
-    def _check_decred(self):
-        decred, num_blocks = self.config.decred, len(self.decoder.decoders)
-        if len(decred.layers) != len(decred.weights):
-            raise ConfigError(f"decred: {len(decred.layers)} layers but {len(decred.weights)} weights")
-        for layer in decred.layers:
-            if not 1 <= layer < num_blocks:
-                raise ConfigError(f"decred: head layer {layer} is not an intermediate layer (1..{num_blocks - 1})")
+    def decred_logits(self, layer_outputs: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Each DeCRED head's logits from the decoder layers' outputs (the list espnet's return_all_hs gives)."""
+        pre_norm = self.config.decred.head_input == "pre_norm"
+        return [head(layer_outputs[layer - 1] if pre_norm else self.decoder.after_norm(layer_outputs[layer - 1]))
+                for layer, head in zip(self.config.decred.layers, self.aux_heads)]
 
     def encode(self, feats: torch.Tensor, feats_lens: torch.Tensor):
         if self.normalize is not None:
@@ -125,8 +117,8 @@ class ASRModel(nn.Module):
         decred = self.config.decred
         loss = decred.final_weight * self.criterion(logits, ys_out)
         aux = {}
-        for layer, weight, head in zip(decred.layers, decred.weights, self.aux_heads):
-            head_loss = self.criterion(head(self.decoder.after_norm(layer_outputs[layer - 1])), ys_out)
+        for layer, weight, head_logits in zip(decred.layers, decred.weights, self.decred_logits(layer_outputs)):
+            head_loss = self.criterion(head_logits, ys_out)
             loss = loss + weight * head_loss
             aux[f"loss_aux{layer}"] = head_loss.detach()
         acc = th_accuracy(logits.view(-1, self.vocab_size), ys_out, ignore_label=IGNORE_ID)

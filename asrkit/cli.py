@@ -204,6 +204,34 @@ def cache_encoder(
     typer.echo(f"cache-encoder: {where}: {ran} job(s) computed, {(1 if job else nj) - ran} already done")
 
 
+@app.command("ilm-ppl")
+def ilm_ppl(
+    exp_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="Trained ASR exp dir."),
+    text: Path = typer.Argument(..., exists=True, dir_okay=False, help="Kaldi `text` file (uttid words) to score."),
+    out_dir: Optional[Path] = typer.Option(None, help="Where summary.json goes (default: EXP_DIR/ilm_ppl/SET, SET "
+                                                      "the data dir of a `text` file, else the file's name)."),
+    model: str = typer.Option("valid.acc.ave.pth", help="Model file inside EXP_DIR."),
+    batch_size: int = typer.Option(32, min=1, help="Utterances per forward pass."),
+):
+    """Perplexity of the decoder's internal LM on TEXT, for the final layer and each DeCRED head.
+
+    The internal LM is the attention decoder with no acoustic context: each layer's source-attention sub-layer is
+    skipped (not fed zeros), as DeCRED's reference measures it. <sos> is prepended and every token plus <eos> is
+    scored. Prints one `name value unit` line per figure: per-utterance perplexity averaged over utterances (mean)
+    and exp(total NLL / total tokens) (corpus). Utterances with a token outside the model's token list are excluded
+    and counted (OUT_DIR/oov), never mapped to <unk>.
+    """
+    from asrkit.asr.ilm import default_out_dir, figures, ilm_perplexity
+    from asrkit.expdir import load_asr
+
+    asr, tokenizer = load_asr(exp_dir, model)
+    target = out_dir or default_out_dir(exp_dir, text)
+    summary = ilm_perplexity(asr, tokenizer, text, target, batch_size)
+    for name, value, unit in figures(summary):
+        typer.echo(f"{name} {value} {unit}")
+    typer.echo(f"ilm-ppl: wrote {target}/summary.json", err=True)
+
+
 @app.command()
 def score(
     decode_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="Decode dir holding `text`."),
@@ -219,7 +247,7 @@ def score(
 
 @app.command()
 def results(recipe_dir: Path = typer.Argument(Path("."), exists=True, file_okay=False)):
-    """Gather every scored decode dir under RECIPE_DIR/exp into RECIPE_DIR/RESULTS.md."""
+    """Gather every scored decode dir and ILM perplexity under RECIPE_DIR/exp into RECIPE_DIR/RESULTS.md."""
     from asrkit.scoring import write_results_md
 
     typer.echo((write_results_md(recipe_dir)).read_text(encoding="utf-8"))

@@ -4,6 +4,7 @@ Layout, as in ESPnet:
     <decode_dir>/score_wer/result.txt     per-speaker table + per-utterance alignments
     <decode_dir>/score_wer/summary.json   the Sum/Avg row, machine readable
     <decode_dir>/score_cer/...            the same over characters (spaces removed)
+RESULTS.md also gathers the decoders' internal-LM perplexities, EXP/ilm_ppl/<set>/summary.json (asrkit/asr/ilm.py).
 """
 
 import dataclasses
@@ -32,6 +33,7 @@ METRICS = {
 }
 
 _OPS = {"equal": "C", "substitute": "S", "delete": "D", "insert": "I"}
+ILM_DIR = "ilm_ppl"  # EXP/ilm_ppl/<set>/summary.json: `asrkit ilm-ppl` output
 
 
 @dataclasses.dataclass
@@ -161,20 +163,25 @@ def format_result(alignments: list[Alignment], speakers: dict[str, str]) -> str:
 
 
 def write_results_md(recipe_dir: Path, exp_root: Path | None = None) -> Path:
-    """Gather every exp/<asr_exp>/decode_*[/<test_set>]/score_{wer,cer}/summary.json into RESULTS.md."""
+    """Gather every exp/<asr_exp>/decode_*[/<test_set>]/score_{wer,cer}/summary.json and
+    exp/<asr_exp>/ilm_ppl/<set>/summary.json into RESULTS.md."""
     recipe_dir = Path(recipe_dir)
     exp_root = Path(exp_root) if exp_root is not None else recipe_dir / "exp"
     if not exp_root.is_dir():
         raise AsrkitError(f"{exp_root}: no such directory; run a recipe's stages first (RESULTS.md gathers exp/*/decode_*)")
-    scored = {exp_dir: _scored_dirs(exp_dir) for exp_dir in sorted(exp_root.iterdir()) if exp_dir.is_dir()}
-    scored = {exp_dir: dirs for exp_dir, dirs in scored.items() if dirs}
-    if not scored:
-        raise AsrkitError(f"no decode_*/score_wer/summary.json under {exp_root}/*/")
+    found = {exp_dir: (_scored_dirs(exp_dir), sorted(exp_dir.glob(f"{ILM_DIR}/*/summary.json")))
+             for exp_dir in sorted(exp_root.iterdir()) if exp_dir.is_dir()}
+    found = {exp_dir: dirs for exp_dir, dirs in found.items() if any(dirs)}
+    if not found:
+        raise AsrkitError(f"no decode_*/score_wer/summary.json nor {ILM_DIR}/*/summary.json under {exp_root}/*/")
     lines = ["# RESULTS", "", *_environment(), ""]
-    for exp_dir, dirs in scored.items():
+    for exp_dir, (scored, ilm_summaries) in found.items():
         lines += [f"## {exp_dir.name}", ""]
-        for metric in METRICS:
-            lines += [f"### {metric.upper()}", "", *_results_table(metric, exp_dir, dirs), ""]
+        if scored:
+            for metric in METRICS:
+                lines += [f"### {metric.upper()}", "", *_results_table(metric, exp_dir, scored), ""]
+        if ilm_summaries:
+            lines += ["### ILM perplexity", "", *_ilm_table(ilm_summaries), ""]
     path = recipe_dir / "RESULTS.md"
     with atomic_write(path) as f:
         f.write("\n".join(lines))
@@ -256,6 +263,19 @@ def _results_table(metric: str, exp_dir: Path, dirs: list[Path]) -> list[str]:
         s = json.loads(summary_json.read_text(encoding="utf-8"))
         rates = "|".join(f"{s[key]:.1f}" for key in ("corr", "sub", "del", "ins", metric, "sent_err"))
         lines.append(f"|{d.relative_to(exp_dir).as_posix()}|{s['n_sent']}|{s['n_words']}|{rates}|")
+    return lines
+
+
+def _ilm_table(summary_files: list[Path]) -> list[str]:
+    """One row per text: counts, then the mean and corpus perplexity of the final layer and of each DeCRED head."""
+    summaries = [(path.parent.name, json.loads(path.read_text(encoding="utf-8"))) for path in summary_files]
+    outputs = list(dict.fromkeys(name for _, s in summaries for name in s["perplexity"]))
+    lines = ["|set|Snt|OOV Snt|Tok|" + "".join(f"{name} mean|{name} corpus|" for name in outputs),
+             "|---|---|---|---|" + "---|---|" * len(outputs)]
+    for name, s in summaries:
+        ppl = s["perplexity"]
+        cells = "".join(f"{ppl[o]['mean']:.2f}|{ppl[o]['corpus']:.2f}|" if o in ppl else "||" for o in outputs)
+        lines.append(f"|{name}|{s['utterances']}|{s['oov_utterances']}|{s['tokens']}|{cells}")
     return lines
 
 

@@ -12,16 +12,25 @@ import torch
 
 from asrkit.asr.decred import combine
 from asrkit.asr.model import ASRModel
+from asrkit.errors import AsrkitError
+
+
+def pre_norm_layers(model: ASRModel, what: str) -> list:
+    """The decoder's layers, which must be the pre-norm layers without concat_after that espnet2 builds by default:
+    the only layout `what` (run here layer by layer from the layer's own modules) supports."""
+    layers = list(model.decoder.decoders)
+    for layer in layers:
+        if not layer.normalize_before or layer.concat_after or getattr(layer, "sequential_attn", None) is not None:
+            raise AsrkitError(f"{what} supports pre-norm decoder layers without concat_after (decoder: "
+                              f"normalize_before: true, concat_after: false)")
+    return layers
 
 
 class IncrementalDecoder:
     def __init__(self, model: ASRModel, memory: torch.Tensor, memory_mask: torch.Tensor, beam: int):
         """memory (B, T, D) and memory_mask (B, 1, T): one row per utterance; steps take B * beam prefixes."""
         self.model, self.beam = model, beam
-        self.layers = list(model.decoder.decoders)
-        for layer in self.layers:
-            if not layer.normalize_before or layer.concat_after or getattr(layer, "sequential_attn", None) is not None:
-                raise ValueError("incremental decoding supports pre-norm decoder layers without concat_after")
+        self.layers = pre_norm_layers(model, "incremental decoding")
         self.memory_mask = memory_mask.unsqueeze(1).eq(0)  # (B, 1, 1, T): True where padded
         self.keys_values = [self._project(layer.src_attn, memory) for layer in self.layers]
 

@@ -212,6 +212,7 @@ def ilm_ppl(
                                                       "the data dir of a `text` file, else the file's name)."),
     model: str = typer.Option("valid.acc.ave.pth", help="Model file inside EXP_DIR."),
     batch_size: int = typer.Option(32, min=1, help="Utterances per forward pass."),
+    device: str = typer.Option("cpu", help="Where the decoder runs: cpu or cuda."),
 ):
     """Perplexity of the decoder's internal LM on TEXT, for the final layer and each DeCRED head.
 
@@ -226,7 +227,7 @@ def ilm_ppl(
 
     asr, tokenizer = load_asr(exp_dir, model)
     target = out_dir or default_out_dir(exp_dir, text)
-    summary = ilm_perplexity(asr, tokenizer, text, target, batch_size)
+    summary = ilm_perplexity(asr.to(device), tokenizer, text, target, batch_size)
     for name, value, unit in figures(summary):
         typer.echo(f"{name} {value} {unit}")
     typer.echo(f"ilm-ppl: wrote {target}/summary.json", err=True)

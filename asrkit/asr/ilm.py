@@ -75,10 +75,11 @@ def output_names(model: ASRModel) -> list[str]:
 
 
 def ilm_nll(model: ASRModel, utts: list[list[int]]) -> dict[str, torch.Tensor]:
-    """Each output's total NLL (nats) per utterance (B,), over its tokens and <eos>."""
+    """Each output's total NLL (nats) per utterance (B,), over its tokens and <eos>; on the model's device."""
+    device = model.decoder.embed[0].weight.device
     ys, lens = pad([torch.tensor(ids, dtype=torch.long) for ids in utts], IGNORE_ID)
-    ys_in, ys_out = add_sos_eos(ys, model.sos, model.eos, IGNORE_ID)
-    final, heads = ilm_logits(model, ys_in, lens + 1)
+    ys_in, ys_out = add_sos_eos(ys.to(device), model.sos, model.eos, IGNORE_ID)
+    final, heads = ilm_logits(model, ys_in, lens.to(device) + 1)
     return {name: torch.nn.functional.cross_entropy(logits.transpose(1, 2), ys_out, ignore_index=IGNORE_ID,
                                                     reduction="none").sum(1)
             for name, logits in zip(output_names(model), [final, *heads])}

@@ -13,9 +13,9 @@ huggingface_asr submodule, src/models/decoders/multi_head_gpt2.py), as read ther
   - Decoding with its `average_logits` switch: logits = sum_i w_i * z_i over the heads and the final layer with the
     training weights: a weighted sum of raw logits, not normalised by the weight sum, whose log-softmax generation
     then scores. log_softmax(z) is z minus a per-row constant, so the weighted sum of log-probabilities, renormalised,
-    is the same distribution: log_softmax(sum_i w_i log_softmax(z_i)) = log_softmax(sum_i w_i z_i). `weighted` computes
-    that; `decred_weights: []` takes the training weights, as the reference does. `mean` gives every output the same weight
-    (the plain average of the logits); `final` ignores the heads (the reference's default too).
+    is the same distribution: log_softmax(sum_i w_i log_softmax(z_i)) = log_softmax(sum_i w_i z_i). `weighted`
+    computes that; `decred_weights: []` takes the training weights, as the reference does. `mean` gives every output
+    the same weight (the plain average of the logits); `final` ignores the heads (the reference's default too).
   - ILM perplexity (src/analysis/compute_ilm_ppl.ipynb): asrkit/asr/ilm.py says how it is measured.
 """
 

@@ -1,5 +1,6 @@
-"""The decoder's internal LM (`asrkit ilm-ppl`): no acoustic context reaches it, a decoder that learnt one GRID sentence
-finds it near-certain and another one surprising, and utterances with tokens outside the list are counted, not scored."""
+"""The decoder's internal LM (`asrkit ilm-ppl`): no acoustic context reaches it, a decoder that learnt one GRID
+sentence finds it near-certain and another one surprising, and utterances with tokens outside the list are counted,
+not scored."""
 
 import copy
 import json

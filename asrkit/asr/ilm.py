@@ -120,7 +120,8 @@ def _summary(text: Path, lengths: list[int], nll: dict[str, list[float]], oov_co
 
 def figures(summary: dict) -> list[tuple[str, float, str]]:
     """The summary as (name, value, unit) figures, one per stdout line."""
-    lines = [("ilm_utterances", summary["utterances"], "utts"), ("ilm_oov_utterances", summary["oov_utterances"], "utts"),
+    lines = [("ilm_utterances", summary["utterances"], "utts"),
+             ("ilm_oov_utterances", summary["oov_utterances"], "utts"),
              ("ilm_tokens", summary["tokens"], "tokens")]
     for name, ppl in summary["perplexity"].items():
         lines += [(f"ilm_ppl_{name}_mean", round(ppl["mean"], 3), "ppl"),

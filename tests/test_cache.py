@@ -7,10 +7,21 @@ from typer.testing import CliRunner
 from asrkit.asr.batching import FeatureSet
 from asrkit.cli import app
 from asrkit.data.datadir import DataDirError, write_data_dir
-from asrkit.data.features import FbankConfig, compute_fbank_job, merge_fbank_jobs, save_fbank_config
+from asrkit.data.features import (
+    FbankConfig,
+    compute_fbank_job,
+    merge_fbank_jobs,
+    save_fbank_config,
+)
 from asrkit.data.tokens import build_token_list
 from asrkit.expdir import build_asr, load_asr
-from asrkit.train.cache import cache_encoder, encoder_key, load_cache, merge_cache_jobs, part_paths
+from asrkit.train.cache import (
+    cache_encoder,
+    encoder_key,
+    load_cache,
+    merge_cache_jobs,
+    part_paths,
+)
 
 
 @pytest.fixture

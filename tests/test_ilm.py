@@ -11,6 +11,7 @@ import sys
 import pytest
 import torch
 import yaml
+from conftest import shared_corpus
 
 from asrkit.asr.ilm import ilm_nll, ilm_perplexity
 from asrkit.asr.model import ASRModel, ModelConfig
@@ -18,7 +19,6 @@ from asrkit.data.datadir import write_table
 from asrkit.data.tokens import Tokenizer, build_token_list, copy_token_dir
 from asrkit.expdir import load_asr
 from asrkit.scoring import write_results_md
-from conftest import shared_corpus
 
 MODEL = {
     "input_size": 20,

@@ -25,7 +25,14 @@ import numpy as np
 import soundfile
 
 from asrkit.data.audio import is_pipe, iter_utterance_audio, read_audio
-from asrkit.data.datadir import DataDir, DataDirError, load_data_dir, read_dict, write_data_dir, write_table
+from asrkit.data.datadir import (
+    DataDir,
+    DataDirError,
+    load_data_dir,
+    read_dict,
+    write_data_dir,
+    write_table,
+)
 from asrkit.errors import AsrkitError
 from asrkit.fileio import atomic_path
 from asrkit.progress import progress_bar

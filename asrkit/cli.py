@@ -132,8 +132,9 @@ def train(
     cmvn: Path = typer.Option(..., exists=True, dir_okay=False, help="Global CMVN stats of the training data."),
     exp_dir: Path = typer.Option(..., help="Experiment dir (ESPnet layout)."),
     resume: bool = typer.Option(False, help="Continue from EXP/checkpoint.pth if it exists."),
-    init: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
-                                        help="Fine-tune: start from this model file (e.g. an imported ESPnet model)."),
+    init: Optional[Path] = typer.Option(None, exists=True,
+                                        help="Fine-tune: start from this model file or exp dir (e.g. an imported "
+                                             "ESPnet model); shorthand for one more `init_param:` entry."),
 ):
     """Train the E-Branchformer + Transformer (+ DeCRED heads) CTC/attention model.
 

@@ -30,11 +30,20 @@ def read_config(exp_dir: Path, kind: str | None = None) -> dict:
         raise AsrkitError(f"{exp_dir}: not an exp dir (no config.yaml)")
     with open(path, encoding="utf-8") as f:
         config = yaml.safe_load(f) or {}
-    # exp dirs written before kinds were recorded: only TTS configs have a vocoder
-    found = config.get("kind") or ("tts" if "vocoder" in config else "asr")
+    found = _kind_of(config)
     if kind is not None and found != kind:
         raise AsrkitError(f"{path}: kind: {found}; this needs a {kind} exp dir")
     return config
+
+
+def _kind_of(config: dict) -> str:
+    # exp dirs written before kinds were recorded: only TTS configs have a vocoder
+    return config.get("kind") or ("tts" if "vocoder" in config else "asr")
+
+
+def default_model(exp_dir: Path) -> Path:
+    """The model file training leaves in an exp dir of any kind (its MODEL_FILES entry), which must exist."""
+    return model_path(exp_dir, _kind_of(read_config(exp_dir)))
 
 
 def model_path(exp_dir: Path, kind: str, model_file: str | None = None) -> Path:

@@ -9,8 +9,9 @@ import pytest
 import torch
 import yaml
 
-from asrkit.asr.batching import bucket_batches, epoch_order
+from asrkit.asr.batching import bucket_batches
 from asrkit.errors import AsrkitError
+from asrkit.train.loop import epoch_order
 
 TINY_CONFIG = {
     "seed": 3,

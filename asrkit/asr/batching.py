@@ -1,6 +1,5 @@
 """Feature batches for training and decoding: length-sorted buckets capped by total padded frames."""
 
-import random
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -31,17 +30,6 @@ def bucket_batches(num_frames: dict[str, int], batch_frames: int) -> list[list[s
     if current:
         batches.append(current)
     return batches
-
-
-def epoch_order(batches: list, seed: int, epoch: int, rank: int = 0, world_size: int = 1) -> list:
-    """This rank's batches for an epoch: a shuffle fixed by (seed, epoch), so a resumed run sees the same order."""
-    if len(batches) < world_size:
-        raise ConfigError(f"{len(batches)} batches cannot feed {world_size} ranks: lower batch_frames")
-    order = list(batches)
-    random.Random(seed * 1000 + epoch).shuffle(order)
-    # Every rank must take the same number of steps, or DDP's all-reduce waits forever.
-    usable = len(order) - len(order) % world_size
-    return order[rank:usable:world_size]
 
 
 class FeatureSet:

@@ -2,38 +2,30 @@
 
 Targets (log-mel, token pitch and energy) are extracted once up front and kept in memory: a TTS corpus for one
 speaker is small, and extracting F0 every epoch would cost more than the tiny model's training step.
-The epoch loop is the ASR trainer's in shape and shares its parts (TrainingState's atomic checkpoints and n-best
-snapshots, average_nbest, WarmupLR, seeding, logging, the loss plot); it is separate because the batches and the
-model call differ and the n-best snapshots are ranked by validation loss, as TTS has no accuracy.
+Training is the shared loop's (asrkit/train/loop.py): batches are lists of Utterance, the n-best snapshots are ranked
+by validation loss (TTS has no accuracy). One process: FastSpeech2 on one speaker is small.
 """
 
 import logging
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import yaml
-from espnet2.schedulers.warmup_lr import WarmupLR
 
-from asrkit.asr.batching import bucket_batches, epoch_order, pad
-from asrkit.asr.train import (
-    TrainingState,
-    _set_up_logging,
-    average_nbest,
-    seed_everything,
-)
+from asrkit.asr.batching import bucket_batches, pad
 from asrkit.data.audio import iter_utterance_audio
 from asrkit.data.datadir import DataDirError, load_data_dir, read_dict
 from asrkit.data.tokens import Tokenizer, copy_token_dir
 from asrkit.errors import AsrkitError
 from asrkit.fileio import atomic_path, atomic_write
-from asrkit.plots import plot_history
-from asrkit.progress import make_progress, progress_bar
+from asrkit.progress import progress_bar
 from asrkit.tts.align import read_durations, tts_token_ids
 from asrkit.tts.features import TTSFeatureExtractor
-from asrkit.tts.model import MODEL_FILE, TTSConfig, TTSModel
+from asrkit.train.distributed import Distributed
+from asrkit.train.loop import seed_everything, set_up_logging, train_loop
+from asrkit.tts.model import TTSConfig, TTSModel
 
 log = logging.getLogger("asrkit.tts.train")
 
@@ -91,14 +83,6 @@ def make_batch(utts: list[Utterance]):
     return text, text_lens, mel, mel_lens, durations, pitch, energy
 
 
-class LossRankedState(TrainingState):
-    """TrainingState whose n-best snapshots are the epochs of lowest validation loss."""
-
-    def nbest(self, n: int) -> list[int]:
-        ranked = sorted(self.history, key=lambda h: (h["valid"]["loss"], h["epoch"]))
-        return [h["epoch"] for h in ranked[:n]]
-
-
 def prepare_exp_dir(exp_dir: Path, config_file: Path, data_dir: Path, alignment_dir: Path) -> TTSConfig:
     """Copy what synthesis needs (config, token list) into the exp dir, so it stands on its own."""
     exp_dir.mkdir(parents=True, exist_ok=True)
@@ -112,9 +96,10 @@ def prepare_exp_dir(exp_dir: Path, config_file: Path, data_dir: Path, alignment_
 
 
 def train_tts(data_dir: Path, exp_dir: Path, config_file: Path, alignment_dir: Path, resume: bool = False) -> Path:
+    """Train as config_file says; returns the averaged model file."""
     exp_dir = Path(exp_dir)
     config = prepare_exp_dir(exp_dir, config_file, data_dir, alignment_dir)
-    _set_up_logging(exp_dir / "train.log", is_main=True)
+    set_up_logging(exp_dir / "train.log", is_main=True)
     tokenizer = Tokenizer.from_dir(exp_dir)
     utts = load_utterances(data_dir, alignment_dir, tokenizer, TTSFeatureExtractor(config.feature_config))
     ids = sorted(utts)
@@ -124,64 +109,18 @@ def train_tts(data_dir: Path, exp_dir: Path, config_file: Path, alignment_dir: P
     stats = target_stats([utts[u] for u in train_ids])
     with atomic_path(exp_dir / "stats.npz") as tmp, open(tmp, "wb") as f:
         np.savez(f, **stats)
+    log.info(f"{len(train_ids)} train / {len(valid_ids)} valid utterances")
 
     seed_everything(config.seed)
     model = TTSModel(config, tokenizer.vocab_size, stats)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    scheduler = WarmupLR(optimizer, warmup_steps=config.warmup_steps)
-    state = LossRankedState()
-    if resume and (exp_dir / "checkpoint.pth").exists():
-        state = LossRankedState.restore(exp_dir / "checkpoint.pth", model, optimizer, scheduler)
-        log.info(f"resumed after epoch {state.epoch}")
-    log.info(f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters; "
-             f"{len(train_ids)} train / {len(valid_ids)} valid utterances")
-    frames = {u: len(utts[u].mel) for u in train_ids}
-    batches = bucket_batches(frames, config.batch_frames)
-    for epoch in range(state.epoch + 1, config.max_epoch + 1):
-        seed_everything(config.seed * 1000 + epoch)
-        order = [[utts[u] for u in batch] for batch in epoch_order(batches, config.seed, epoch)]
-        train_stats = _train_epoch(model, order, optimizer, scheduler, config.grad_clip, epoch)
-        valid_stats = validate(model, [utts[u] for u in valid_ids], config.batch_frames)
-        state.record(epoch, train_stats, valid_stats)
-        log.info(f"epoch {epoch}: train {_fmt(train_stats)} | valid {_fmt(valid_stats)}")
-        state.save(exp_dir, model, optimizer, scheduler, config.keep_nbest)
-        plot_history(state.history, exp_dir / "images")
-    average_nbest(exp_dir, state.nbest(config.keep_nbest), exp_dir / MODEL_FILE)
-    return exp_dir / MODEL_FILE
+    dist_env = Distributed(single=True)
+
+    def step(model, batch: list[Utterance]) -> dict:
+        return model(*(t.to(dist_env.device) for t in make_batch(batch)))
+
+    return train_loop(exp_dir, model, config, step, _batches(utts, train_ids, config.batch_frames),
+                      _batches(utts, valid_ids, config.batch_frames), dist_env, config_file, resume)
 
 
-def _train_epoch(model: TTSModel, batches: list[list[Utterance]], optimizer, scheduler, grad_clip: float, epoch: int) -> dict:
-    model.train()
-    totals, count, start = {}, 0, time.time()
-    with make_progress() as progress:
-        task = progress.add_task(f"epoch {epoch}", total=len(batches), status="")
-        for batch in batches:
-            stats = model(*make_batch(batch))
-            optimizer.zero_grad()
-            stats["loss"].backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-            optimizer.step()
-            scheduler.step()
-            _accumulate(totals, stats, len(batch))
-            count += len(batch)
-            progress.update(task, advance=1, status=f"loss {totals['loss'] / count:.3f} {count / (time.time() - start):.0f} utt/s")
-    return {key: value / count for key, value in totals.items()}
-
-
-@torch.no_grad()
-def validate(model: TTSModel, utts: list[Utterance], batch_frames: int) -> dict[str, float]:
-    model.eval()
-    totals = {}
-    frames = {i: len(u.mel) for i, u in enumerate(utts)}
-    for batch in bucket_batches(frames, batch_frames):
-        _accumulate(totals, model(*make_batch([utts[i] for i in batch])), len(batch))
-    return {key: value / len(utts) for key, value in totals.items()}
-
-
-def _accumulate(totals: dict, stats: dict, weight: int):
-    for key, value in stats.items():
-        totals[key] = totals.get(key, 0.0) + float(value) * weight
-
-
-def _fmt(stats: dict) -> str:
-    return " ".join(f"{k} {v:.4f}" for k, v in stats.items())
+def _batches(utts: dict[str, Utterance], ids: list[str], batch_frames: int) -> list[list[Utterance]]:
+    return [[utts[u] for u in batch] for batch in bucket_batches({u: len(utts[u].mel) for u in ids}, batch_frames)]

@@ -1,0 +1,172 @@
+"""The one training loop: epochs over batches a model kind hands it, validation, checkpoints, resume, n-best average.
+
+A trainer (asrkit/asr/train.py, asrkit/tts/train.py, ...) builds the model and its batches and calls train_loop with
+a step function: step(model, batch) -> {"loss": tensor to minimise, <stat>: number, ...}. A batch is any sized
+collection of utterances: its len weighs its stats in the epoch averages. The loop knows nothing else about the model.
+
+The loop, in EXP: applies the config's init_param and freeze_param (asrkit/train/params.py), trains the unfrozen
+parameters with Adam and espnet2's WarmupLR, validates after every epoch, writes checkpoint.pth, the n-best
+<N>epoch.pth snapshots and their average (asrkit/train/checkpoint.py), train.log's epoch lines and
+images/<stat>.png. Every epoch's randomness (batch order, dropout, SpecAug) is seeded from (seed, epoch), so a run
+resumed from checkpoint.pth after a kill retraces exactly the epochs an uninterrupted run would have made. Under
+DDP (asrkit/train/distributed.py) every rank takes its share of each epoch's batches and rank 0 writes the files.
+"""
+
+import logging
+import random
+import time
+from pathlib import Path
+from typing import Callable, Protocol
+
+import numpy as np
+import torch
+from espnet2.schedulers.warmup_lr import WarmupLR
+
+from asrkit.errors import ConfigError
+from asrkit.expdir import MODEL_FILES
+from asrkit.plots import plot_history
+from asrkit.progress import make_progress
+from asrkit.train.checkpoint import TrainingState, average_nbest
+from asrkit.train.distributed import Distributed
+from asrkit.train.params import Frozen, freeze, init_params
+
+log = logging.getLogger("asrkit.train")
+
+# Per model kind, the valid stat that ranks epochs for the n-best average and whether higher is better; the average
+# is written to expdir.MODEL_FILES[kind], which is named after that stat.
+RANKING = {"asr": ("acc", True), "tts": ("loss", False)}
+
+
+class LoopConfig(Protocol):
+    """The fields of a training YAML the loop reads (TrainConfig, TTSConfig have them, each with its meaning)."""
+
+    kind: str
+    seed: int
+    max_epoch: int
+    lr: float
+    weight_decay: float
+    warmup_steps: int
+    grad_clip: float
+    keep_nbest: int
+    freeze_param: list
+    init_param: list
+    save_frozen: bool
+
+
+Step = Callable[[torch.nn.Module, object], dict]
+
+
+def train_loop(exp_dir: Path, model: torch.nn.Module, config: LoopConfig, step: Step, train_batches: list,
+               valid_batches: list, dist_env: Distributed, origin: Path, resume: bool = False) -> Path:
+    """Train `model` (on dist_env.device) as `config` says; returns the averaged model file. `origin` is the
+    training YAML, named in errors."""
+    if not valid_batches:
+        raise ConfigError(f"{origin}: nothing to validate on (no validation utterances)")
+    model.to(dist_env.device)
+    frozen = _init_and_freeze(model, config, origin)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    # fused: one kernel for all parameters instead of a dozen small ops per parameter tensor
+    optimizer = torch.optim.Adam(trainable, lr=config.lr, weight_decay=config.weight_decay, fused=True)
+    scheduler = WarmupLR(optimizer, warmup_steps=config.warmup_steps)
+    state = TrainingState(*RANKING[config.kind])
+    frozen_from = None if config.save_frozen else list(config.init_param)
+    checkpoint = exp_dir / "checkpoint.pth"
+    if resume and checkpoint.exists():
+        state.restore(checkpoint, model, optimizer, scheduler, frozen_from, frozen.keys)
+        log.info(f"resumed from {checkpoint} after epoch {state.epoch}")
+    log.info(f"{sum(p.numel() for p in trainable) / 1e6:.3f} M of {sum(p.numel() for p in model.parameters()) / 1e6:.3f} "
+             f"M parameters train; world size {dist_env.world_size}")
+    wrapped = dist_env.wrap(model)
+    for epoch in range(state.epoch + 1, config.max_epoch + 1):
+        seed_everything(config.seed * 1000 + epoch)
+        batches = epoch_order(train_batches, config.seed, epoch, dist_env.rank, dist_env.world_size)
+        wrapped.train()
+        frozen.keep_eval(model)
+        train_stats = _train_epoch(wrapped, step, batches, optimizer, scheduler, config.grad_clip, epoch, state.rank_by)
+        valid_stats = validate(model, step, valid_batches)
+        state.record(epoch, dist_env.mean(train_stats), dist_env.mean(valid_stats))
+        log.info(f"epoch {epoch}: train {_fmt(state.history[-1]['train'])} | valid {_fmt(state.history[-1]['valid'])}")
+        if dist_env.is_main:
+            model_state = model.state_dict() if config.save_frozen else frozen.trainable_state(model)
+            state.save(exp_dir, model_state, optimizer, scheduler, config.keep_nbest, frozen_from)
+            plot_history(state.history, exp_dir / "images")
+    average = exp_dir / MODEL_FILES[config.kind]
+    if dist_env.is_main:
+        average_nbest(exp_dir, state.nbest(config.keep_nbest), average)
+    return average
+
+
+def _init_and_freeze(model, config: LoopConfig, origin) -> Frozen:
+    """init_param, then freeze_param; without save_frozen every frozen tensor must come from init_param."""
+    loaded = init_params(model, config.init_param, origin)
+    frozen = freeze(model, config.freeze_param, origin)
+    if not any(p.requires_grad for p in model.parameters()):
+        raise ConfigError(f"{origin}: freeze_param: {config.freeze_param} freezes every parameter; nothing would train")
+    unsourced = sorted(frozen.keys - loaded)
+    if not config.save_frozen and unsourced:
+        raise ConfigError(f"{origin}: save_frozen: false, but {len(unsourced)} frozen tensors come from no init_param "
+                          f"source (e.g. {unsourced[0]}): a checkpoint without them could not be resumed")
+    return frozen
+
+
+def _train_epoch(model, step: Step, batches: list, optimizer, scheduler, grad_clip: float, epoch: int, shown: str) -> dict:
+    totals, count, start = {}, 0, time.time()
+    with make_progress() as progress:
+        task = progress.add_task(f"epoch {epoch}", total=len(batches), status="")
+        for batch in batches:
+            stats = step(model, batch)
+            optimizer.zero_grad()
+            stats["loss"].backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+            optimizer.step()
+            scheduler.step()
+            _accumulate(totals, stats, len(batch))
+            count += len(batch)
+            status = " ".join(f"{key} {totals[key] / count:.3f}" for key in dict.fromkeys(["loss", shown]))
+            progress.update(task, advance=1, status=f"{status} {count / (time.time() - start):.0f} utt/s")
+    return {key: value / max(count, 1) for key, value in totals.items()}
+
+
+@torch.no_grad()
+def validate(model: torch.nn.Module, step: Step, batches: list) -> dict[str, float]:
+    """Stats of `step` over `batches` in eval mode, averaged over utterances."""
+    model.eval()
+    totals = {}
+    for batch in batches:
+        _accumulate(totals, step(model, batch), len(batch))
+    count = sum(len(batch) for batch in batches)
+    return {key: value / count for key, value in totals.items()}
+
+
+def _accumulate(totals: dict, stats: dict, weight: int):
+    for key, value in stats.items():
+        totals[key] = totals.get(key, 0.0) + float(value) * weight
+
+
+def seed_everything(seed: int):
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def epoch_order(batches: list, seed: int, epoch: int, rank: int = 0, world_size: int = 1) -> list:
+    """This rank's batches for an epoch: a shuffle fixed by (seed, epoch), so a resumed run sees the same order."""
+    if len(batches) < world_size:
+        raise ConfigError(f"{len(batches)} batches cannot feed {world_size} ranks: lower batch_frames")
+    order = list(batches)
+    random.Random(seed * 1000 + epoch).shuffle(order)
+    # Every rank must take the same number of steps, or DDP's all-reduce waits forever.
+    usable = len(order) - len(order) % world_size
+    return order[rank:usable:world_size]
+
+
+def set_up_logging(log_file: Path, is_main: bool):
+    """INFO to stderr on every rank, and to EXP/train.log on rank 0."""
+    handlers = [logging.StreamHandler()]
+    if is_main:
+        handlers.append(logging.FileHandler(log_file))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", handlers=handlers, force=True)
+
+
+def _fmt(stats: dict) -> str:
+    return " ".join(f"{k} {v:.4f}" for k, v in stats.items())

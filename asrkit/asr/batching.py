@@ -11,7 +11,6 @@ from asrkit.asr.model import IGNORE_ID
 from asrkit.data.audio import iter_utterance_audio
 from asrkit.data.datadir import DataDirError, load_data_dir, read_dict
 from asrkit.data.features import FbankConfig, fbank
-from asrkit.errors import ConfigError
 from asrkit.progress import progress_bar
 
 

@@ -140,6 +140,7 @@ def validate(model: torch.nn.Module, step: Step, batches: list) -> dict[str, flo
 
 def _accumulate(totals: dict, stats: dict, weight: int):
     for key, value in stats.items():
+        value = value.detach() if torch.is_tensor(value) else value
         totals[key] = totals.get(key, 0.0) + float(value) * weight
 
 

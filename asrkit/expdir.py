@@ -6,7 +6,8 @@ An exp dir stands on its own (it never points back at the data it was trained on
     cmvn.npz           asr: global CMVN of the training features (absent: the model normalises nothing)
     fbank.yaml         asr: the features the model reads (`asrkit fbank --config`)
     stats.npz          tts: target statistics (mel, pitch, energy)
-    <model file>       asr: valid.acc.ave.pth, tts: valid.loss.ave.pth (n-best average), or any <N>epoch.pth
+    <model file>       asr: valid.acc.ave.pth, tts: valid.loss.ave.pth (n-best average), or any <N>epoch.pth;
+                       with `save_frozen: false` only the trained tensors: the rest comes from config's init_param
 Decoding, alignment, TTS evaluation, interop and the methods load models here; none of them imports a trainer.
 """
 
@@ -80,7 +81,7 @@ def build_asr(exp_dir: Path, config: dict | None = None):
 def load_asr(exp_dir: Path, model_file: str | None = None):
     """A trained ASR exp dir's model (eval mode) and tokenizer."""
     model, tokens = build_asr(exp_dir)
-    model.load_state_dict(torch.load(model_path(exp_dir, "asr", model_file), map_location="cpu"))
+    load_weights(model, exp_dir, "asr", model_file)
     return model.eval(), tokens
 
 
@@ -94,5 +95,23 @@ def load_tts(exp_dir: Path, model_file: str | None = None):
     config = TTSConfig.load(Path(exp_dir) / "config.yaml")
     tokens = tokenizer(exp_dir)
     model = TTSModel(config, tokens.vocab_size, dict(np.load(Path(exp_dir) / "stats.npz")))
-    model.load_state_dict(torch.load(model_path(exp_dir, "tts", model_file), map_location="cpu"))
+    load_weights(model, exp_dir, "tts", model_file)
     return model.eval(), tokens, config
+
+
+def load_weights(model, exp_dir: Path, kind: str, model_file: str | None = None):
+    """EXP/<model_file> into `model`. A model trained with `save_frozen: false` saved only what training changed:
+    its frozen part is loaded first from the init_param sources its config.yaml names."""
+    path = model_path(exp_dir, kind, model_file)
+    state = torch.load(path, map_location="cpu")
+    config = read_config(exp_dir)
+    if config.get("save_frozen", True):
+        model.load_state_dict(state)
+        return
+    from asrkit.train.params import init_params
+
+    loaded = init_params(model, config.get("init_param", []), Path(exp_dir) / "config.yaml")
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if set(missing) - loaded or unexpected:
+        raise AsrkitError(f"{path}: does not fit its exp dir's model with the init_param part: missing "
+                          f"{sorted(set(missing) - loaded)[:5]}, unexpected {unexpected[:5]}")

@@ -174,3 +174,21 @@ def test_a_killed_fastspeech2_run_resumes_to_the_uninterrupted_state(grid_aligne
         torch.testing.assert_close(final_resumed["model"][name], tensor, msg=name)
     for resumed, straight in zip(final_resumed["history"], final_straight["history"], strict=True):
         assert resumed["valid"] == pytest.approx(straight["valid"]), resumed["epoch"]
+
+
+def test_fastspeech2_trains_with_a_frozen_encoder_saved_without_it_and_loads_whole(grid_aligned, grid_tts, tmp_path):
+    """freeze_param/init_param/save_frozen from a TTS YAML; the exp-dir loader restores the frozen part."""
+    from asrkit.expdir import load_tts
+    from asrkit.tts.train import train_tts
+
+    config = {**yaml.safe_load(grid_aligned["tts_config"].read_text()), "max_epoch": 1, "keep_nbest": 1,
+              "freeze_param": ["fastspeech2.encoder"], "init_param": [str(grid_tts)], "save_frozen": False}
+    (tmp_path / "tts.yaml").write_text(yaml.safe_dump(config))
+    train_tts(grid_aligned["data"], tmp_path / "exp", tmp_path / "tts.yaml", grid_aligned["align"])
+    saved = torch.load(tmp_path / "exp" / "valid.loss.ave.pth")
+    source = torch.load(grid_tts / "valid.loss.ave.pth")
+    assert saved and not any(key.startswith("fastspeech2.encoder.") for key in saved)
+    model = load_tts(tmp_path / "exp")[0]
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, saved[key] if key in saved else source[key]), key
+    assert not torch.equal(saved["fastspeech2.feat_out.weight"], source["fastspeech2.feat_out.weight"])

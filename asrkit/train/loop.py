@@ -122,7 +122,7 @@ def _train_epoch(model, step: Step, batches: list, optimizer, scheduler, grad_cl
             scheduler.step()
             _accumulate(totals, stats, len(batch))
             count += len(batch)
-            status = " ".join(f"{key} {totals[key] / count:.3f}" for key in dict.fromkeys(["loss", shown]))
+            status = " ".join(f"{key} {totals[key] / count:.3f}" for key in dict.fromkeys(["loss", shown]) if key in totals)
             progress.update(task, advance=1, status=f"{status} {count / (time.time() - start):.0f} utt/s")
     return {key: value / max(count, 1) for key, value in totals.items()}
 

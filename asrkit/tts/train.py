@@ -21,10 +21,10 @@ from asrkit.data.tokens import Tokenizer, copy_token_dir
 from asrkit.errors import AsrkitError
 from asrkit.fileio import atomic_path, atomic_write
 from asrkit.progress import progress_bar
-from asrkit.tts.align import read_durations, tts_token_ids
-from asrkit.tts.features import TTSFeatureExtractor
 from asrkit.train.distributed import Distributed
 from asrkit.train.loop import seed_everything, set_up_logging, train_loop
+from asrkit.tts.align import read_durations, tts_token_ids
+from asrkit.tts.features import TTSFeatureExtractor
 from asrkit.tts.model import TTSConfig, TTSModel
 
 log = logging.getLogger("asrkit.tts.train")

@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/decode.py [--test-set test] [--max-utts N] [--num-threads 2]
 
-asrkit decodes the test set in batches (asrkit.asr.decoding.decode_data_dir); espnet2's Speech2Text decodes the same
+asrkit decodes the test set in batches (asrkit.asr.recognize.Recognizer, as `asrkit decode` does); espnet2's Speech2Text decodes the same
 features one utterance at a time from the model `asrkit export` wrote. Reports the share of utterances with the same
 1-best (ESPnet's stray `<sos/eos>`, issue #4174, removed first), the WER, wall time and RTF of each, and the speed-up.
 Model loading and imports are outside the timings.
@@ -15,9 +15,10 @@ import torch
 from common import OUT, emit, fsdd_recipe, parser, start
 
 from asrkit.asr.batching import FeatureSet
-from asrkit.asr.decoding import decode_data_dir, load_decode_config
+from asrkit.asr.decode_dir import write_decode_dir
+from asrkit.asr.decoding import load_decode_config
+from asrkit.asr.recognize import Recognizer
 from asrkit.data.datadir import read_dict, write_table
-from asrkit.expdir import load_asr
 from asrkit.interop.espnet import export_espnet
 from asrkit.scoring import score_decode_dir
 
@@ -25,10 +26,12 @@ FRAME_SHIFT_S = 0.01
 
 
 def decode_asrkit(exp, feats, utts, config, out_dir) -> float:
-    model, tokenizer = load_asr(exp)
+    recognizer = Recognizer.from_exp_dir(exp, config)
     begin = time.perf_counter()
-    decode_data_dir(model, tokenizer, feats, utts, config, out_dir)
-    return time.perf_counter() - begin
+    results = recognizer.recognize_set(feats, utts)
+    wall = time.perf_counter() - begin
+    write_decode_dir(results, out_dir, config.nbest)
+    return wall
 
 
 def decode_espnet(model_dir, feats, utts, config, out_dir) -> float:

@@ -4,7 +4,7 @@
 #     asr.sh --train_set train --valid_set dev --test_sets "test" "$@"
 # Stages:
 #   1. data preparation (local/data.sh)      5. training (asrkit train)
-#   2. data dir checks (fix-data, validate)  6. decoding (asrkit decode, nj jobs)
+#   2. data dir checks (fix-data, validate)  6. decoding (asrkit decode, nj jobs; merge-decode)
 #      (+ speed perturbation of the train set)
 #   3. fbank features + global CMVN          7. scoring, RESULTS.md
 #   4. token list
@@ -43,11 +43,6 @@ data_sets() { echo ${train_set} ${valid_set} ${test_sets} | tr " " "\n" | awk '!
 all_sets=$(data_sets)
 
 log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') (asr.sh) $*"; }
-# Concatenate job parts into one sorted file, atomically.
-merge_parts() {
-  local out=$1; shift
-  cat "$@" | LC_ALL=C sort > "${out}.tmp" && mv "${out}.tmp" "${out}"
-}
 
 if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
   log "Stage 1: data preparation"
@@ -107,9 +102,7 @@ if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
     ${decode_cmd} --num-threads 1 JOB=1:${nj} "${dir}/logdir/decode.JOB.log" \
       asrkit decode --config "${decode_config}" --model "${decode_model}" --nj ${nj} --job JOB \
         "${asr_exp}" "data/${dset}" "${dir}"
-    for f in text token score; do
-      merge_parts "${dir}/${f}" "${dir}"/logdir/output.*/${f}
-    done
+    asrkit merge-decode --nj ${nj} "${dir}"
   done
 fi
 

@@ -5,10 +5,18 @@ import subprocess
 import sys
 
 import pytest
+import soundfile
 import torch
+from typer.testing import CliRunner
 
+from asrkit.asr import decode_dir
 from asrkit.asr.batching import FeatureSet
-from asrkit.asr.decoding import DecodeConfig, beam_search, decode_data_dir
+from asrkit.asr.decode_dir import write_decode_dir
+from asrkit.asr.decoding import DecodeConfig, beam_search
+from asrkit.asr.recognize import Recognizer
+from asrkit.cli import app
+from asrkit.data.datadir import read_dict
+from asrkit.data.features import FbankConfig
 from asrkit.expdir import load_asr
 
 
@@ -19,6 +27,12 @@ def trained(yesno_recipe):
     return model, tokenizer, FeatureSet.from_data_dir(yesno_recipe / "data" / "test_yesno")
 
 
+def decode_features(model, tokenizer, data, utts, config, out_dir):
+    """A model on a feature set, written as a decode dir."""
+    recognizer = Recognizer(model, tokenizer, FbankConfig(), config)
+    write_decode_dir(recognizer.recognize_set(data, utts), out_dir, config.nbest)
+
+
 def _texts(out_dir):
     return (out_dir / "text").read_text().splitlines()
 
@@ -26,8 +40,8 @@ def _texts(out_dir):
 def test_batched_decoding_gives_the_unbatched_1best(trained, tmp_path):
     model, tokenizer, data = trained
     utts = sorted(data.num_frames)
-    decode_data_dir(model, tokenizer, data, utts, DecodeConfig(beam_size=4, batch_size=1), tmp_path / "one")
-    decode_data_dir(model, tokenizer, data, utts, DecodeConfig(beam_size=4, batch_size=16), tmp_path / "many")
+    decode_features(model, tokenizer, data, utts, DecodeConfig(beam_size=4, batch_size=1), tmp_path / "one")
+    decode_features(model, tokenizer, data, utts, DecodeConfig(beam_size=4, batch_size=16), tmp_path / "many")
     assert len(_texts(tmp_path / "one")) == len(utts)
     assert _texts(tmp_path / "many") == _texts(tmp_path / "one")
 
@@ -35,7 +49,7 @@ def test_batched_decoding_gives_the_unbatched_1best(trained, tmp_path):
 def test_nbest_lists_are_ordered_and_written(trained, tmp_path):
     model, tokenizer, data = trained
     utts = sorted(data.num_frames)[:4]
-    decode_data_dir(model, tokenizer, data, utts, DecodeConfig(beam_size=4, nbest=3), tmp_path)
+    decode_features(model, tokenizer, data, utts, DecodeConfig(beam_size=4, nbest=3), tmp_path)
     for k in (2, 3):
         assert len(_texts(tmp_path / f"{k}best_recog")) == len(utts)
     best = dict(line.split() for line in (tmp_path / "score").read_text().splitlines())
@@ -98,3 +112,44 @@ def test_missing_audio_names_the_utterance(yesno_recipe, tmp_path):
     result = _decode_cli(yesno_recipe / "exp" / "asr_train", data, tmp_path / "out")
     assert result.returncode != 0
     assert f"utterance '{utt}'" in result.stderr and "gone.wav" in result.stderr
+
+
+def test_decoding_a_data_dir_gives_nbest_confidences_and_token_times_within_the_audio(yesno_recipe):
+    exp, data = yesno_recipe / "exp" / "asr_train", yesno_recipe / "data" / "test_yesno"
+    results = decode_dir.decode_data_dir(exp, data, DecodeConfig(beam_size=4, nbest=3), nj=10, job=1)
+    assert len(results) == 2  # the first tenth of 29 utterances
+    wav_scp = read_dict(data / "wav.scp")
+    for utt, r in results.items():
+        scores = [h.score for h in r.nbest]
+        assert len(r.nbest) == 3 and scores == sorted(scores, reverse=True)
+        assert r.text == " ".join(r.nbest[0].tokens) and len(r.nbest[0].tokens) == 8  # 8 words, word tokens
+        assert 0.5 < r.confidence <= 1.0
+        assert [t.token for t in r.token_times] == r.nbest[0].tokens
+        duration = soundfile.info(wav_scp[utt]).duration
+        ends = [0.0] + [t.end for t in r.token_times]
+        assert all(prev <= t.start < t.end for prev, t in zip(ends, r.token_times)), r.token_times
+        assert ends[-1] <= duration and all(0 <= t.confidence <= 1 for t in r.token_times)
+
+
+def test_merge_decode_gathers_every_table_of_the_jobs_and_names_a_missing_job(yesno_recipe, tmp_path):
+    exp, data = yesno_recipe / "exp" / "asr_train", yesno_recipe / "data" / "test_yesno"
+    config = DecodeConfig(beam_size=4, nbest=2)
+    utts = sorted(read_dict(data / "text"))[:4]
+    short = tmp_path / "data"
+    short.mkdir()
+    for name in ("feats.scp", "utt2num_frames", "fbank.yaml"):
+        lines = (data / name).read_text().splitlines()
+        (short / name).write_text("\n".join(lines if name == "fbank.yaml" else lines[:4]) + "\n")
+    write_decode_dir(decode_dir.decode_data_dir(exp, short, config), tmp_path / "whole", config.nbest)
+    for job in (1, 2):
+        write_decode_dir(decode_dir.decode_data_dir(exp, short, config, nj=2, job=job),
+                         tmp_path / "jobs" / "logdir" / f"output.{job}", config.nbest)
+    result = CliRunner().invoke(app, ["merge-decode", "--nj", "2", str(tmp_path / "jobs")])
+    assert result.exit_code == 0, result.output
+    for name in ("text", "token", "score", "confidence", "ctm", "2best_recog/text", "2best_recog/score"):
+        assert (tmp_path / "jobs" / name).read_text() == (tmp_path / "whole" / name).read_text(), name
+    assert sorted(line.split()[0] for line in (tmp_path / "jobs" / "text").read_text().splitlines()) == utts
+    assert len((tmp_path / "jobs" / "ctm").read_text().splitlines()) == 4 * 8
+    (tmp_path / "jobs" / "logdir" / "output.2" / "text").unlink()
+    result = CliRunner().invoke(app, ["merge-decode", "--nj", "2", str(tmp_path / "jobs")])
+    assert result.exit_code == 1 and "decode job 2 of 2 did not finish" in result.output

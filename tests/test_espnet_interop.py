@@ -17,12 +17,13 @@ import torch
 import yaml
 
 from asrkit.asr.batching import FeatureSet
-from asrkit.asr.decoding import DecodeConfig, decode_data_dir, load_decode_config
+from asrkit.asr.decode_dir import decode_data_dir
+from asrkit.asr.decoding import DecodeConfig, load_decode_config
+from asrkit.asr.recognize import Recognizer
 from asrkit.asr.train import Inputs, train
 from asrkit.data.audio import read_audio
 from asrkit.data.datadir import load_data_dir, read_dict, write_data_dir
 from asrkit.data.features import espnet_log_mel, load_fbank_config
-from asrkit.expdir import load_asr
 from asrkit.interop.espnet import InteropError, export_espnet, import_espnet
 
 SPECIALS = ("<sos/eos>", "<blank>")
@@ -125,14 +126,13 @@ def espnet_model(yesno_recipe, tmp_path_factory):
 
 def test_imported_model_decodes_the_same_in_both(espnet_model, yesno_test, tmp_path):
     exp = import_espnet(espnet_model / "config.yaml", espnet_model / "valid.acc.ave.pth", tmp_path / "exp")
-    model, tokenizer = load_asr(exp)
-    assert type(model.encoder).__name__ == "ConformerEncoder"
+    decode = DecodeConfig(beam_size=4, ctc_weight=0.3)
+    recognizer = Recognizer.from_exp_dir(exp, decode)
+    assert type(recognizer.model.encoder).__name__ == "ConformerEncoder"
     # An untrained model's hypotheses run to the maximum length: short inputs keep the search short.
     short = FeatureSet({u: yesno_test.load(u)[:120] for u in sorted(yesno_test.num_frames)[:8]},
                        {u: 120 for u in sorted(yesno_test.num_frames)[:8]})
-    decode = DecodeConfig(beam_size=4, ctc_weight=0.3)
-    decode_data_dir(model, tokenizer, short, sorted(short.num_frames), decode, tmp_path / "decode")
-    ours = read_dict(tmp_path / "decode" / "text", allow_empty_value=True)
+    ours = {utt: r.text for utt, r in recognizer.recognize_set(short, sorted(short.num_frames)).items()}
     theirs = espnet_1best(speech2text(espnet_model / "config.yaml", espnet_model / "valid.acc.ave.pth", decode),
                           {utt: short.load(utt) for utt in ours})
     assert len(ours) == 8 and all(ours.values())
@@ -202,12 +202,9 @@ def test_waveform_model_imports_decodes_the_same_and_exports_back(espnet_wavefor
     exp = import_espnet(espnet_model / "config.yaml", espnet_model / "valid.acc.ave.pth", tmp_path / "exp")
     fbank_config = load_fbank_config(exp / "fbank.yaml")
     assert (fbank_config.fs, fbank_config.n_mels, fbank_config.espnet_frontend) == (8000, 40, WAVEFORM_FRONTEND)
-    model, tokenizer = load_asr(exp)
     # No feats.scp in the data dir: decode computes features from audio with the exp dir's fbank.yaml.
-    feats = FeatureSet.from_audio(short_yesno_audio, fbank_config)
     decode = DecodeConfig(beam_size=4, ctc_weight=0.3)
-    decode_data_dir(model, tokenizer, feats, sorted(feats.num_frames), decode, tmp_path / "decode")
-    ours = read_dict(tmp_path / "decode" / "text", allow_empty_value=True)
+    ours = {utt: r.text for utt, r in decode_data_dir(exp, short_yesno_audio, decode).items()}
     waveforms = {utt: read_audio(path)[0] for utt, path in read_dict(short_yesno_audio / "wav.scp").items()}
     espnet = speech2text(espnet_model / "config.yaml", espnet_model / "valid.acc.ave.pth", decode)
     theirs = espnet_1best(espnet, waveforms)

@@ -10,7 +10,7 @@ import torch
 from asrkit.asr.model import IGNORE_ID
 from asrkit.data.audio import iter_utterance_audio
 from asrkit.data.datadir import DataDirError, load_data_dir, read_dict
-from asrkit.data.features import FbankConfig, fbank
+from asrkit.data.features import FbankConfig, fbank, job_share
 from asrkit.progress import progress_bar
 
 
@@ -54,9 +54,11 @@ class FeatureSet:
         return cls(kaldiio.load_scp(str(data_dir / "feats.scp")), num_frames, targets)
 
     @classmethod
-    def from_audio(cls, data_dir, fbank_config: FbankConfig) -> "FeatureSet":
-        """Fbank computed from DATA/wav.scp now, for data dirs that skipped the fbank stage."""
+    def from_audio(cls, data_dir, fbank_config: FbankConfig, nj: int = 1, job: int = 1) -> "FeatureSet":
+        """Fbank computed from DATA/wav.scp now (job J of N's share of the utterances), for data dirs that skipped
+        the fbank stage."""
         data = load_data_dir(data_dir)
+        data.utt_ids = job_share(data.utt_ids, nj, job)
         audio = iter_utterance_audio(data, fbank_config.fs)
         feats = {utt: fbank(samples, fbank_config)
                  for utt, samples in progress_bar(audio, total=len(data.utt_ids), description="fbank")}

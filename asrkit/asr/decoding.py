@@ -11,21 +11,16 @@ live hypothesis ends, with <eos> unscored unless it chose <eos> itself.
 """
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 from espnet.nets.ctc_prefix_score import CTCPrefixScoreTH
 from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
 
-from asrkit.asr.batch_encoding import encode_batch
-from asrkit.asr.batching import FeatureSet
 from asrkit.asr.decred import check_decode_options, output_weights
 from asrkit.asr.incremental_decoder import IncrementalDecoder
 from asrkit.asr.model import ASRModel
 from asrkit.config import load_config
-from asrkit.data.datadir import write_table
-from asrkit.progress import make_progress
 
 NEG_INF = float("-inf")
 PRE_BEAM_RATIO = 1.5  # espnet's BeamSearch default
@@ -147,25 +142,3 @@ def load_decode_config(path) -> DecodeConfig:
     config = load_config(DecodeConfig, path, "decoding")
     check_decode_options(config.decred_logits, config.decred_weights, str(path))
     return config
-
-
-def decode_data_dir(model: ASRModel, tokenizer, data: FeatureSet, utts: list[str], config: DecodeConfig, out_dir):
-    """Decode `utts` of a feature set in length-sorted batches; writes text, token, score (and k-best dirs)."""
-    model.eval()
-    nbest: dict[str, list[Hypothesis]] = {}
-    utts = sorted(utts, key=lambda u: (-data.num_frames[u], u))
-    with make_progress() as progress:
-        task = progress.add_task("decode", total=len(utts), status="")
-        for start in range(0, len(utts), config.batch_size):
-            batch_utts = utts[start : start + config.batch_size]
-            feats = [torch.from_numpy(data.load(utt)) for utt in batch_utts]
-            enc, enc_lens = encode_batch(model, feats)
-            for utt, hyps in zip(batch_utts, beam_search(model, enc, enc_lens, config)):
-                nbest[utt] = hyps
-            progress.update(task, advance=len(batch_utts))
-    for k in range(config.nbest):
-        k_dir = Path(out_dir) if k == 0 else Path(out_dir) / f"{k + 1}best_recog"
-        kth = {utt: hyps[k] for utt, hyps in nbest.items() if len(hyps) > k}
-        write_table(k_dir / "text", ((u, tokenizer.decode(h.tokens)) for u, h in kth.items()))
-        write_table(k_dir / "token", ((u, " ".join(tokenizer.ids_to_tokens(h.tokens))) for u, h in kth.items()))
-        write_table(k_dir / "score", ((u, f"{h.score:.4f}") for u, h in kth.items()))

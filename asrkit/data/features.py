@@ -40,6 +40,12 @@ class FbankConfig:
     # for models imported from ESPnet that read waveforms (asrkit/interop/espnet.py).
     espnet_frontend: dict | None = None
 
+    def frame_shift_s(self) -> float:
+        """Seconds between two feature frames."""
+        if self.espnet_frontend is not None:
+            return self.espnet_frontend.get("hop_length", 128) / self.fs  # 128: DefaultFrontend's default
+        return self.frame_shift_ms / 1000
+
 
 def load_fbank_config(path) -> FbankConfig:
     return load_config(FbankConfig, path, "fbank")

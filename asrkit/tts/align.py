@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torchaudio.functional as F
 
+from asrkit.asr.recognize import ctc_spans
 from asrkit.data.audio import iter_utterance_audio
 from asrkit.data.datadir import DataDirError, load_data_dir, read_dict, write_table
 from asrkit.data.features import fbank
@@ -34,10 +34,7 @@ def tts_token_ids(tokenizer: Tokenizer, text: str) -> list[int]:
 
 def token_spans(log_probs: torch.Tensor, targets: list[int]) -> list[tuple[int, int]]:
     """(start, end) encoder frames of each target token, by CTC forced alignment of (frames, vocab) log-probs."""
-    if len(targets) == 0:
-        return []
-    alignment, scores = F.forced_align(log_probs.unsqueeze(0), torch.tensor([targets], dtype=torch.int32), blank=0)
-    return [(span.start, span.end) for span in F.merge_tokens(alignment[0], scores[0].exp(), blank=0)]
+    return [(span.start, span.end) for span in ctc_spans(log_probs, targets)]
 
 
 def durations_from_spans(spans: list[tuple[int, int]], num_enc_frames: int, num_frames: int) -> list[int]:

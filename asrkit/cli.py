@@ -152,32 +152,25 @@ def train(
 def decode(
     exp_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="Trained experiment dir."),
     data_dir: Path = ExistingDir,
-    out_dir: Path = typer.Argument(..., help="Decode dir: gets text, token, score."),
+    out_dir: Path = typer.Argument(..., help="Decode dir: gets text, token, score, confidence, ctm (+ <k>best_recog/)."),
     config: Optional[Path] = typer.Option(None, exists=True, help="Decoding YAML (beam_size, ctc_weight, ...)."),
     model: str = typer.Option("valid.acc.ave.pth", help="Model file inside EXP_DIR."),
     nj: int = typer.Option(1, min=1),
-    job: Optional[int] = typer.Option(None, min=1, help="Decode only this job's share, into OUT_DIR/logdir/output.JOB."),
+    job: Optional[int] = typer.Option(None, min=1, help="Decode only this job's share, into OUT_DIR/logdir/output.JOB "
+                                                        "(`asrkit merge-decode` gathers the jobs)."),
 ):
-    """Joint CTC/attention beam search, several utterances per forward pass.
+    """Joint CTC/attention beam search, several utterances per forward pass; n-best, confidences, token times.
 
     Reads DATA/feats.scp when the fbank stage ran (refused when DATA/fbank.yaml differs from EXP/fbank.yaml);
     otherwise computes fbank from DATA/wav.scp with EXP/fbank.yaml.
     """
-    from asrkit.asr.batching import FeatureSet
-    from asrkit.asr.decoding import DecodeConfig, decode_data_dir, load_decode_config
-    from asrkit.data.features import check_features_fit, job_share
-    from asrkit.expdir import fbank_config, load_asr
+    from asrkit.asr.decode_dir import decode_data_dir, write_decode_dir
+    from asrkit.asr.decoding import DecodeConfig, load_decode_config
 
     decode_config = load_decode_config(config) if config else DecodeConfig()
-    asr, tokenizer = load_asr(exp_dir, model)
     target = out_dir / "logdir" / f"output.{job}" if job else out_dir
-    if (data_dir / "feats.scp").exists():
-        check_features_fit(data_dir, exp_dir / "fbank.yaml")
-        data = FeatureSet.from_data_dir(data_dir)
-    else:
-        data = FeatureSet.from_audio(data_dir, fbank_config(exp_dir))
-    utts = sorted(data.num_frames)
-    decode_data_dir(asr, tokenizer, data, job_share(utts, nj, job) if job else utts, decode_config, target)
+    results = decode_data_dir(exp_dir, data_dir, decode_config, model, nj=nj if job else 1, job=job or 1)
+    write_decode_dir(results, target, decode_config.nbest)
     typer.echo(f"decode: wrote {target}/text")
 
 
@@ -232,6 +225,68 @@ def ilm_ppl(
     for name, value, unit in figures(summary):
         typer.echo(f"{name} {value} {unit}")
     typer.echo(f"ilm-ppl: wrote {target}/summary.json", err=True)
+
+
+@app.command("merge-decode")
+def merge_decode(
+    decode_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="Decode dir whose logdir/output.JOB "
+                                                                             "the decode jobs wrote."),
+    nj: int = typer.Option(1, min=1, help="Number of decode jobs."),
+):
+    """Gather every table of the decode jobs (k-best dirs included) into DECODE_DIR; a missing job is an error."""
+    from asrkit.asr.decode_dir import merge_decode_jobs
+
+    count = merge_decode_jobs(decode_dir, nj)
+    typer.echo(f"merge-decode: {decode_dir}/text: {count} utterances")
+
+
+@app.command()
+def transcribe(
+    ctx: typer.Context,
+    model: Path = typer.Argument(..., exists=True, help="Trained exp dir, or a pack (`asrkit pack`'s .zip)."),
+    audio: list[Path] = typer.Argument(..., help="Audio files: anything libsndfile or ffmpeg reads, at any rate."),
+    config: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
+                                          help="Decoding YAML (default: the pack's decode.yaml, else the defaults)."),
+    json: bool = typer.Option(False, "--json", help="One JSON object per file: text, confidence, token times "
+                                                    "and each window's n-best with scores."),
+    window: float = typer.Option(30.0, min=1.0, help="Seconds decoded at once; longer files are cut into windows."),
+    overlap: float = typer.Option(4.0, min=0.0, help="Seconds two windows share; the cut lies in its middle."),
+):
+    """Print `file<TAB>text` for each audio file (token times stitch the windows of a long file).
+
+    A missing, unreadable or empty file is one line on stderr, the others are still transcribed, and the exit
+    status is 1 at the end.
+    """
+    import json as json_lib
+
+    from asrkit.asr.transcribe import WindowConfig, load_recognizer, transcribe_files
+    from asrkit.errors import AsrkitError
+
+    windows = WindowConfig(window, overlap)
+    failed = 0
+    for path, result in transcribe_files(load_recognizer(model, config), audio, windows):
+        if isinstance(result, AsrkitError):
+            failed += 1
+            typer.echo(f"{ctx.command_path}: {result}", err=True)
+        else:
+            typer.echo(json_lib.dumps(result.to_json(path), ensure_ascii=False) if json else f"{path}\t{result.text}")
+    if failed:
+        raise AsrkitError(f"{failed} of {len(audio)} files failed")
+
+
+@app.command()
+def pack(
+    exp_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="Trained ASR exp dir."),
+    out_zip: Path = typer.Argument(..., help="Pack to write (.zip)."),
+    model: str = typer.Option("valid.acc.ave.pth", help="Model file inside EXP_DIR."),
+    decode_config: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
+                                                 help="Decoding YAML that `asrkit transcribe` uses by default."),
+):
+    """One zip with what the model needs to run elsewhere: config, model, tokens, CMVN, fbank config, versions and a
+    README (training data, WER of the exp dir's scored decode dirs). `asrkit transcribe OUT_ZIP audio...` reads it."""
+    from asrkit.pack import write_pack
+
+    typer.echo(f"pack: wrote {write_pack(exp_dir, out_zip, model, decode_config)}")
 
 
 @app.command()

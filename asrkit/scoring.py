@@ -169,7 +169,7 @@ def write_results_md(recipe_dir: Path, exp_root: Path | None = None) -> Path:
     exp_root = Path(exp_root) if exp_root is not None else recipe_dir / "exp"
     if not exp_root.is_dir():
         raise AsrkitError(f"{exp_root}: no such directory; run a recipe's stages first (RESULTS.md gathers exp/*/decode_*)")
-    found = {exp_dir: (_scored_dirs(exp_dir), sorted(exp_dir.glob(f"{ILM_DIR}/*/summary.json")))
+    found = {exp_dir: (scored_dirs(exp_dir), sorted(exp_dir.glob(f"{ILM_DIR}/*/summary.json")))
              for exp_dir in sorted(exp_root.iterdir()) if exp_dir.is_dir()}
     found = {exp_dir: dirs for exp_dir, dirs in found.items() if any(dirs)}
     if not found:
@@ -179,7 +179,7 @@ def write_results_md(recipe_dir: Path, exp_root: Path | None = None) -> Path:
         lines += [f"## {exp_dir.name}", ""]
         if scored:
             for metric in METRICS:
-                lines += [f"### {metric.upper()}", "", *_results_table(metric, exp_dir, scored), ""]
+                lines += [f"### {metric.upper()}", "", *results_table(metric, exp_dir, scored), ""]
         if ilm_summaries:
             lines += ["### ILM perplexity", "", *_ilm_table(ilm_summaries), ""]
     path = recipe_dir / "RESULTS.md"
@@ -248,13 +248,13 @@ def _cell(token: str | None, op: str) -> str | None:
     return token.lower() if op == "C" else token.upper()
 
 
-def _scored_dirs(exp_dir: Path) -> list[Path]:
+def scored_dirs(exp_dir: Path) -> list[Path]:
     """Decode dirs holding score_wer/, either decode_* itself or decode_*/<test_set>."""
     summaries = [*exp_dir.glob("decode_*/score_wer/summary.json"), *exp_dir.glob("decode_*/*/score_wer/summary.json")]
     return sorted(summary.parent.parent for summary in summaries)
 
 
-def _results_table(metric: str, exp_dir: Path, dirs: list[Path]) -> list[str]:
+def results_table(metric: str, exp_dir: Path, dirs: list[Path]) -> list[str]:
     lines = ["|dataset|Snt|Wrd|Corr|Sub|Del|Ins|Err|S.Err|", "|---|---|---|---|---|---|---|---|---|"]
     for d in dirs:
         summary_json = d / f"score_{metric}" / "summary.json"

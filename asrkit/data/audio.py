@@ -1,8 +1,12 @@
-"""Audio for wav.scp values: a file path, or a Kaldi pipe `command ... |` that writes audio to stdout."""
+"""Audio for wav.scp values: a file path, or a Kaldi pipe `command ... |` that writes audio to stdout.
+
+Files are read with libsndfile (WAV, FLAC, OGG, ...), and with ffmpeg when libsndfile cannot read them (MP3, M4A, ...).
+"""
 
 from __future__ import annotations
 
 import io
+import shutil
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
@@ -97,8 +101,19 @@ def _decode(value: str) -> tuple[np.ndarray, int]:
     try:
         samples, rate = soundfile.read(source, dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, OSError) as e:
-        raise AudioError(f"cannot decode {value}: {e}") from None
+        if is_pipe(value) or shutil.which("ffmpeg") is None:
+            raise AudioError(f"cannot decode {value}: {e}") from None
+        samples, rate = _decode_with_ffmpeg(value)
     return np.ascontiguousarray(samples[:, 0]), rate
+
+
+def _decode_with_ffmpeg(path: str) -> tuple[np.ndarray, int]:
+    """A file libsndfile cannot read (MP3 with older libsndfile, AAC, Opus in MP4, ...) through ffmpeg, as WAV."""
+    result = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-f", "wav", "-"], capture_output=True)
+    if result.returncode != 0:
+        stderr = result.stderr.decode("utf-8", errors="replace").strip().splitlines() or ["ffmpeg failed"]
+        raise AudioError(f"cannot decode {path}: {stderr[-1].removeprefix(f'{path}: ')}")
+    return soundfile.read(io.BytesIO(result.stdout), dtype="float32", always_2d=True)
 
 
 def _run_pipe(command: str) -> bytes:

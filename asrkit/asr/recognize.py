@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torchaudio.functional as F
+from espnet.nets.pytorch_backend.transformer.subsampling import check_short_utt
 
 from asrkit.asr.batch_encoding import SUBSAMPLING_SLICES, encode_batch
 from asrkit.asr.batching import FeatureSet
@@ -31,6 +32,7 @@ from asrkit.asr.decoding import DecodeConfig, Hypothesis, beam_search
 from asrkit.asr.model import ASRModel
 from asrkit.data.features import FbankConfig
 from asrkit.data.tokens import Tokenizer
+from asrkit.errors import AsrkitError
 from asrkit.progress import make_progress
 
 
@@ -102,8 +104,12 @@ class Recognizer:
         return self.features.frame_shift_s() * subsampling_factor(self.model)
 
     @torch.no_grad()
-    def recognize(self, feats: list[np.ndarray]) -> list[Recognition]:
-        """One batch of (frames, dims) feature matrices, decoded together."""
+    def recognize(self, feats: list[np.ndarray], names: list[str]) -> list[Recognition]:
+        """One batch of (frames, dims) feature matrices, decoded together; names: what an error calls each."""
+        for name, f in zip(names, feats):
+            too_short, limit = check_short_utt(self.model.encoder.embed, len(f))
+            if too_short:
+                raise AsrkitError(f"{name}: {len(f)} feature frames are too short for the model (it needs {limit})")
         enc, enc_lens = encode_batch(self.model, [torch.from_numpy(np.asarray(f, dtype=np.float32)) for f in feats])
         log_probs = self.model.ctc.log_softmax(enc)
         hyps = beam_search(self.model, enc, enc_lens, self.config)
@@ -111,14 +117,14 @@ class Recognizer:
 
     def recognize_set(self, data: FeatureSet, utts: list[str]) -> dict[str, Recognition]:
         """Utterances of a feature set in length-sorted batches of config.batch_size, with a progress bar."""
-        self.model.eval()
         results = {}
         utts = sorted(utts, key=lambda u: (-data.num_frames[u], u))
         with make_progress() as progress:
             task = progress.add_task("decode", total=len(utts), status="")
             for start in range(0, len(utts), self.config.batch_size):
                 batch = utts[start : start + self.config.batch_size]
-                results.update(zip(batch, self.recognize([data.load(utt) for utt in batch])))
+                said = self.recognize([data.load(utt) for utt in batch], [f"utterance '{utt}'" for utt in batch])
+                results.update(zip(batch, said))
                 progress.update(task, advance=len(batch))
         return results
 

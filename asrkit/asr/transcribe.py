@@ -74,7 +74,7 @@ def transcribe_files(recognizer: Recognizer, paths: list[Path], windows: WindowC
     """Each file's transcript, or the error that stopped it (a missing, unreadable or empty file), in order."""
     for path in paths:
         try:
-            yield path, transcribe(recognizer, read_file(path, recognizer.features.fs), windows)
+            yield path, transcribe(recognizer, read_file(path, recognizer.features.fs), windows, str(path))
         except AsrkitError as error:
             yield path, error
 
@@ -86,13 +86,14 @@ def read_file(path: Path, fs: int) -> np.ndarray:
     return samples
 
 
-def transcribe(recognizer: Recognizer, samples: np.ndarray, windows: WindowConfig) -> Transcript:
-    """One file's samples (at the model's fbank rate), window by window, stitched."""
+def transcribe(recognizer: Recognizer, samples: np.ndarray, windows: WindowConfig, name: str) -> Transcript:
+    """One file's samples (at the model's fbank rate), window by window, stitched; name: what an error calls it."""
     fs = recognizer.features.fs
     spans = window_spans(len(samples) / fs, windows)
     feats = [fbank(samples[round(start * fs):round(end * fs)], recognizer.features) for start, end in spans]
-    step = recognizer.config.batch_size
-    said = [r for i in range(0, len(feats), step) for r in recognizer.recognize(feats[i : i + step])]
+    step, said = recognizer.config.batch_size, []
+    for i in range(0, len(feats), step):
+        said += recognizer.recognize(feats[i : i + step], [name] * step)  # zip stops at the batch's end
     decoded = [Window(start, end, r) for (start, end), r in zip(spans, said)]
     if len(decoded) == 1:
         only = decoded[0].recognition

@@ -109,7 +109,7 @@ def _decode(value: str) -> tuple[np.ndarray, int]:
 
 def _decode_with_ffmpeg(path: str) -> tuple[np.ndarray, int]:
     """A file libsndfile cannot read (MP3 with older libsndfile, AAC, Opus in MP4, ...) through ffmpeg, as WAV."""
-    result = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-f", "wav", "-"], capture_output=True)
+    result = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-f", "wav", "-c:a", "pcm_f32le", "-"], capture_output=True)
     if result.returncode != 0:
         stderr = result.stderr.decode("utf-8", errors="replace").strip().splitlines() or ["ffmpeg failed"]
         raise AudioError(f"cannot decode {path}: {stderr[-1].removeprefix(f'{path}: ')}")

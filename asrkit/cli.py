@@ -254,8 +254,8 @@ def transcribe(
 ):
     """Print `file<TAB>text` for each audio file (token times stitch the windows of a long file).
 
-    A missing, unreadable or empty file is one line on stderr, the others are still transcribed, and the exit
-    status is 1 at the end.
+    A missing, unreadable, empty or too short file is one line on stderr, the others are still transcribed, and the
+    exit status is 1 at the end. Silence gives an empty text.
     """
     import json as json_lib
 

@@ -33,6 +33,7 @@ from asrkit.asr.model import ASRModel
 from asrkit.data.features import FbankConfig
 from asrkit.data.tokens import Tokenizer
 from asrkit.errors import AsrkitError
+from asrkit.expdir import fbank_config, load_asr
 from asrkit.progress import make_progress
 
 
@@ -93,8 +94,7 @@ class Recognizer:
 
     @classmethod
     def from_exp_dir(cls, exp_dir: Path, config: DecodeConfig | None = None, model_file: str | None = None):
-        from asrkit.expdir import fbank_config, load_asr
-
+        """An exp dir's model (model_file, default valid.acc.ave.pth) with a decode config (default: the defaults)."""
         model, tokenizer = load_asr(Path(exp_dir), model_file)
         return cls(model, tokenizer, fbank_config(exp_dir), config or DecodeConfig())
 
@@ -129,8 +129,8 @@ class Recognizer:
         return results
 
     def _recognition(self, nbest: list[Hypothesis], log_probs: torch.Tensor) -> Recognition:
-        decode = self.tokenizer
-        entries = [NbestEntry(h.tokens, decode.ids_to_tokens(h.tokens), decode.decode(h.tokens), h.score) for h in nbest]
+        tok = self.tokenizer
+        entries = [NbestEntry(h.tokens, tok.ids_to_tokens(h.tokens), tok.decode(h.tokens), h.score) for h in nbest]
         best = [t for t in nbest[0].tokens if t not in (0, self.model.eos)]  # what ids_to_tokens keeps
         if not best:
             blank = log_probs[:, 0].exp().mean().item() if len(log_probs) else 0.0

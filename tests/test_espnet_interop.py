@@ -205,6 +205,7 @@ def test_waveform_model_imports_decodes_the_same_and_exports_back(espnet_wavefor
     # No feats.scp in the data dir: decode computes features from audio with the exp dir's fbank.yaml.
     decode = DecodeConfig(beam_size=4, ctc_weight=0.3)
     ours = {utt: r.text for utt, r in decode_data_dir(exp, short_yesno_audio, decode).items()}
+    model, feats = Recognizer.from_exp_dir(exp).model, FeatureSet.from_audio(short_yesno_audio, fbank_config)
     waveforms = {utt: read_audio(path)[0] for utt, path in read_dict(short_yesno_audio / "wav.scp").items()}
     espnet = speech2text(espnet_model / "config.yaml", espnet_model / "valid.acc.ave.pth", decode)
     theirs = espnet_1best(espnet, waveforms)

@@ -96,7 +96,9 @@ class Recognizer:
     def from_exp_dir(cls, exp_dir: Path, config: DecodeConfig | None = None, model_file: str | None = None):
         """An exp dir's model (model_file, default valid.acc.ave.pth) with a decode config (default: the defaults)."""
         model, tokenizer = load_asr(Path(exp_dir), model_file)
-        return cls(model, tokenizer, fbank_config(exp_dir), config or DecodeConfig())
+        # An imported model on precomputed features has no fbank.yaml: it reads asrkit's default fbank.
+        features = fbank_config(exp_dir) if (Path(exp_dir) / "fbank.yaml").is_file() else FbankConfig()
+        return cls(model, tokenizer, features, config or DecodeConfig())
 
     @property
     def frame_seconds(self) -> float:

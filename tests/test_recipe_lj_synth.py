@@ -1,0 +1,60 @@
+"""egs/lj_synth/asr1 stage 1 (local/data.sh) on a dozen sentences: the split the recipe's claims rest on.
+
+The later stages are the shared bin/asr.sh, run end to end by the yesno and tts_digits recipe tests; synthesizing,
+training and decoding sentences would take minutes here."""
+
+import re
+
+from conftest import run_recipe, shared_corpus
+
+from asrkit.data.datadir import read_dict, validate_data_dir
+from asrkit.data.ljspeech import read_metadata
+from asrkit.tts.synth import read_voice_specs, speaker_id
+
+READ = {"lj": ["LJ001-0001", "LJ001-0002"], "pm": ["LJ001-0001", "LJ001-0009"]}  # 3 sentences read aloud
+GRID_IDS = ["bbaf2n", "bbiz2p"]  # bbiz2p's alignment has a short pause (sp)
+
+
+def small_corpora(root):
+    """metadata.csv of the first 12 sentences, 4 real readings of 3 of them, 2 GRID alignments."""
+    lines = (shared_corpus("ljspeech_text") / "metadata.csv").read_text().splitlines()[:12]
+    (root / "text").mkdir()
+    (root / "text" / "metadata.csv").write_text("\n".join(lines) + "\n")
+    for speaker, ids in READ.items():
+        (root / "read" / speaker).mkdir(parents=True)
+        for i in ids:
+            (root / "read" / speaker / f"{i}.flac").symlink_to(shared_corpus("lj_read") / speaker / f"{i}.flac")
+    (root / "grid" / "align").mkdir(parents=True)
+    for i in GRID_IDS:
+        (root / "grid" / "align" / f"{i}.align").symlink_to(shared_corpus("grid_s1") / "align" / f"{i}.align")
+    return {"LJSPEECH_TEXT": str(root / "text"), "LJ_READ": str(root / "read"), "GRID_S1": str(root / "grid")}
+
+
+def sentence_ids(data_dir) -> set[str]:
+    """The sentence ids an engine spoke: utterance ids are <speaker>-<sentence id>."""
+    return {re.search(r"LJ\d{3}-\d{4}$", utt).group() for utt in read_dict(data_dir / "text")}
+
+
+def test_no_test_or_read_sentence_and_no_held_out_voice_is_in_training(tmp_path):
+    env = small_corpora(tmp_path)
+    recipe = tmp_path / "asr1"
+    run_recipe("lj_synth", recipe, "--stop_stage", "1", "--local_data_opts",
+               "--n_test 2 --n_dev 2 --n_train 0 --n_grid 2 --nj 1", **env)
+
+    data = recipe / "data"
+    for name in ("train", "dev", "test_heldout", "test_grid", "test_lj_read"):
+        assert validate_data_dir(data / name) == [], name
+    read = {i for ids in READ.values() for i in ids}
+    train, dev, test = sentence_ids(data / "train"), sentence_ids(data / "dev"), sentence_ids(data / "test_heldout")
+    assert len(train) == 12 - len(read) - 4 and len(dev) == 2 and len(test) == 2
+    assert not train & (test | dev | read) and not test & (dev | read)
+    held_out = {speaker_id(v) for v in read_voice_specs(recipe / "conf" / "voices_heldout.txt")}
+    assert set(read_dict(data / "test_heldout" / "spk2utt")) == held_out
+    assert not held_out & (set(read_dict(data / "train" / "spk2utt")) | set(read_dict(data / "dev" / "spk2utt")))
+    # Transcripts are normalised; the real readings get theirs from metadata.csv.
+    metadata = read_metadata(tmp_path / "text" / "metadata.csv")
+    assert read_dict(data / "test_lj_read" / "text")["pm_LJ001-0009"] == "printing then for our purpose may be considered as the art of making books by means of movable types"
+    assert metadata["LJ001-0009"].endswith("movable types.")
+    assert all(t == t.lower() and "," not in t and "." not in t for t in read_dict(data / "train" / "text").values())
+    grid = read_dict(data / "test_grid" / "text")
+    assert len(grid) == 2 * len(held_out) and not any(" sp " in f" {t} " or "sil" in t for t in grid.values())

@@ -12,11 +12,11 @@ from asrkit.data.ljspeech import read_metadata
 from asrkit.tts.synth import read_voice_specs, speaker_id
 
 READ = {"lj": ["LJ001-0001", "LJ001-0002"], "pm": ["LJ001-0001", "LJ001-0009"]}  # 3 sentences read aloud
-GRID_IDS = ["bbaf2n", "bbiz2p"]  # bbiz2p's alignment has a short pause (sp)
+GRID_FILES = 11  # the first 11 GRID s1 recordings: index 10 is the one test command of the GRID split
 
 
 def small_corpora(root):
-    """metadata.csv of the first 12 sentences, 4 real readings of 3 of them, 2 GRID alignments."""
+    """metadata.csv of the first 12 sentences, 4 real readings of 3 of them, 11 GRID recordings."""
     lines = (shared_corpus("ljspeech_text") / "metadata.csv").read_text().splitlines()[:12]
     (root / "text").mkdir()
     (root / "text" / "metadata.csv").write_text("\n".join(lines) + "\n")
@@ -24,9 +24,12 @@ def small_corpora(root):
         (root / "read" / speaker).mkdir(parents=True)
         for i in ids:
             (root / "read" / speaker / f"{i}.flac").symlink_to(shared_corpus("lj_read") / speaker / f"{i}.flac")
-    (root / "grid" / "align").mkdir(parents=True)
-    for i in GRID_IDS:
-        (root / "grid" / "align" / f"{i}.align").symlink_to(shared_corpus("grid_s1") / "align" / f"{i}.align")
+    grid = shared_corpus("grid_s1")
+    for sub in ("audio", "align"):
+        (root / "grid" / sub).mkdir(parents=True)
+    for flac in sorted((grid / "audio").glob("*.flac"))[:GRID_FILES]:
+        (root / "grid" / "audio" / flac.name).symlink_to(flac)
+        (root / "grid" / "align" / f"{flac.stem}.align").symlink_to(grid / "align" / f"{flac.stem}.align")
     return {"LJSPEECH_TEXT": str(root / "text"), "LJ_READ": str(root / "read"), "GRID_S1": str(root / "grid")}
 
 
@@ -39,7 +42,7 @@ def test_no_test_or_read_sentence_and_no_held_out_voice_is_in_training(tmp_path)
     env = small_corpora(tmp_path)
     recipe = tmp_path / "asr1"
     run_recipe("lj_synth", recipe, "--stop_stage", "1", "--local_data_opts",
-               "--n_test 2 --n_dev 2 --n_train 0 --n_grid 2 --nj 1", **env)
+               "--n_test 2 --n_dev 2 --n_train 0 --nj 1", **env)
 
     data = recipe / "data"
     for name in ("train", "dev", "test_heldout", "test_grid", "test_lj_read"):
@@ -57,4 +60,4 @@ def test_no_test_or_read_sentence_and_no_held_out_voice_is_in_training(tmp_path)
     assert metadata["LJ001-0009"].endswith("movable types.")
     assert all(t == t.lower() and "," not in t and "." not in t for t in read_dict(data / "train" / "text").values())
     grid = read_dict(data / "test_grid" / "text")
-    assert len(grid) == 2 * len(held_out) and not any(" sp " in f" {t} " or "sil" in t for t in grid.values())
+    assert len(grid) == len(held_out) and all(len(t.split()) == 6 for t in grid.values())

@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 
 test_sets="test_heldout"
 [ ! -d "${LJ_READ}" ] || test_sets="${test_sets} test_lj_read"
-[ ! -d "${GRID_S1}/align" ] || test_sets="${test_sets} test_grid"
+[ ! -d "${GRID_S1}/audio" ] || test_sets="${test_sets} test_grid"
 
 asr.sh \
   --train_set train --valid_set dev --test_sets "${test_sets}" \

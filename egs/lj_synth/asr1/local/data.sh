@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# LJSpeech sentences spoken by engine voices, in four steps (conf/data.conf holds the sizes):
-#   1. sentences: metadata.csv (db.sh) without the ids read aloud in ${LJ_READ}, shuffled with the seed and cut into
-#      test, dev and train ids -> data/local/{test,dev,train}.text; GRID s1 commands -> data/local/grid.text;
-#      the real readings -> data/test_lj_read
-#   2. speech: train and dev round-robin over conf/voices_train.txt, test and GRID sentences by every voice of
-#      conf/voices_heldout.txt -> data/{train,dev,test_heldout,test_grid}, `asrkit synth` in --nj jobs
+# LJSpeech sentences spoken by engine voices, in three steps (conf/data.conf holds the sizes):
+#   1. texts: metadata.csv (db.sh) without the ids read aloud in ${LJ_READ}, shuffled with the seed and cut into
+#      test, dev and train ids -> data/local/{test,dev,train}.text; the 50 test commands of GRID s1 (egs/grid/asr1's
+#      split, asrkit/data/grid.py) -> data/local/grid.text; the real readings -> data/test_lj_read
+#   2. speech: train and dev round-robin over conf/voices_train.txt, test sentences and GRID commands by every voice
+#      of conf/voices_heldout.txt -> data/{train,dev,test_heldout,test_grid}, `asrkit synth` in --nj jobs
 #   3. transcripts: the engines read the punctuated sentences (pausing at commas); each data dir's text is then
 #      normalised (asrkit/data/text.py: lower case, no punctuation), the form of every transcript and of the BPE
 set -euo pipefail
@@ -23,17 +23,18 @@ if [ ! -f "${LJSPEECH_TEXT}/metadata.csv" ]; then
   LJSPEECH_TEXT=$(pwd)/downloads/LJSpeech-1.1
 fi
 [ -d "${LJ_READ}" ] || echo "local/data.sh: ${LJ_READ} is absent: no test_lj_read"
-[ -d "${GRID_S1}/align" ] || echo "local/data.sh: ${GRID_S1}/align is absent: no test_grid"
+[ -d "${GRID_S1}/audio" ] || echo "local/data.sh: ${GRID_S1}/audio is absent: no test_grid"
 
 mkdir -p data/local
-python3 - "${LJSPEECH_TEXT}/metadata.csv" "${LJ_READ}" "${GRID_S1}/align" "${seed}" "${n_grid}" \
+python3 - "${LJSPEECH_TEXT}/metadata.csv" "${LJ_READ}" "${GRID_S1}" "${seed}" \
   test="${n_test}" dev="${n_dev}" train="${n_train}" <<'PY'
 import sys
 from pathlib import Path
 from asrkit.data.datadir import write_table
+from asrkit.data.grid import read_corpus, split
 from asrkit.data.ljspeech import read_metadata, read_recordings, split_sentences, write_recordings
 
-metadata, lj_read, grid_align, seed, n_grid, *counts = sys.argv[1:]
+metadata, lj_read, grid, seed, *counts = sys.argv[1:]
 sentences = read_metadata(metadata)
 read = read_recordings(lj_read) if Path(lj_read).is_dir() else []
 if read:
@@ -44,13 +45,10 @@ counts = {name: int(count) for name, count in (item.split("=") for item in count
 for name, ids in split_sentences(sentences, counts, int(seed), exclude={r.sentence_id for r in read}).items():
     write_table(f"data/local/{name}.text", {i: sentences[i] for i in ids})
     print(f"local/data.sh: data/local/{name}.text: {len(ids)} sentences")
-if Path(grid_align).is_dir():
-    aligns = sorted(Path(grid_align).glob("*.align"))
-    # The transcript is the alignment's words without silence (sil) and short pauses (sp).
-    grid = {a.stem: " ".join(w for _, _, w in (line.split() for line in a.read_text().splitlines() if line.strip())
-                             if w not in ("sil", "sp"))
-            for a in aligns[::max(1, len(aligns) // int(n_grid))][:int(n_grid)]}
-    write_table("data/local/grid.text", grid)
+if (Path(grid) / "audio").is_dir():
+    commands = {u.audio.stem: u.text for u in split(read_corpus(grid))["test"]}
+    write_table("data/local/grid.text", commands)
+    print(f"local/data.sh: data/local/grid.text: {len(commands)} GRID commands")
 PY
 
 synth() {  # synth TEXT DATA_DIR VOICES_FILE ASSIGN: the jobs, then one run that writes the data dir

@@ -9,7 +9,6 @@
 #      normalised (asrkit/data/text.py: lower case, no punctuation), the form of every transcript and of the BPE
 set -euo pipefail
 . ./path.sh
-. ./cmd.sh
 . ./db.sh
 . conf/data.conf
 nj=2
@@ -51,11 +50,9 @@ if (Path(grid) / "audio").is_dir():
     print(f"local/data.sh: data/local/grid.text: {len(commands)} GRID commands")
 PY
 
-synth() {  # synth TEXT DATA_DIR VOICES_FILE ASSIGN: the jobs, then one run that writes the data dir
-  local opts=(--voices-file "$3" --assign "$4" --rate-jitter "${rate_jitter}" --pitch-jitter "${pitch_jitter}"
-              --seed "${seed}" --nj "${nj}")
-  ${train_cmd} --num-threads 1 JOB=1:${nj} "$2/log/synth.JOB.log" asrkit synth "${opts[@]}" --job JOB "$1" "$2"
-  asrkit synth "${opts[@]}" "$1" "$2"
+synth() {  # synth TEXT DATA_DIR VOICES_FILE ASSIGN
+  synth.sh --nj "${nj}" "$1" "$2" --voices-file "$3" --assign "$4" --rate-jitter "${rate_jitter}" \
+    --pitch-jitter "${pitch_jitter}" --seed "${seed}"
   python3 -c 'import sys; from asrkit.data.text import normalize_text_file; normalize_text_file(sys.argv[1])' "$2/text"
 }
 synth data/local/train.text data/train conf/voices_train.txt round-robin

@@ -7,7 +7,6 @@
 # Transcripts are digit words (zero ... nine; "oh" is not used, as in FSDD).
 set -euo pipefail
 . ./path.sh
-. ./cmd.sh
 . ./db.sh
 . conf/data.conf
 nj=2
@@ -28,11 +27,9 @@ for name, count in (item.split("=") for item in counts):
     write_table(f"{out}/{name}.text", texts)
 PY
 
-synth() {  # synth TEXT DATA_DIR VOICES_FILE ASSIGN: the jobs, then one run that writes the data dir
-  local opts=(--voices-file "$3" --assign "$4" --rate-jitter "${rate_jitter}" --pitch-jitter "${pitch_jitter}"
-              --seed "${seed}" --nj "${nj}")
-  ${train_cmd} --num-threads 1 JOB=1:${nj} "$2/log/synth.JOB.log" asrkit synth "${opts[@]}" --job JOB "$1" "$2"
-  asrkit synth "${opts[@]}" "$1" "$2"
+synth() {  # synth TEXT DATA_DIR VOICES_FILE ASSIGN
+  synth.sh --nj "${nj}" "$1" "$2" --voices-file "$3" --assign "$4" --rate-jitter "${rate_jitter}" \
+    --pitch-jitter "${pitch_jitter}" --seed "${seed}"
 }
 synth data/local/train.text data/train conf/voices_train.txt round-robin
 synth data/local/dev.text data/dev conf/voices_train.txt round-robin

@@ -4,7 +4,12 @@ import pytest
 from conftest import shared_corpus
 
 from asrkit.data.datadir import validate_data_dir
-from asrkit.data.ljspeech import read_metadata, read_recordings, split_sentences, write_recordings
+from asrkit.data.ljspeech import (
+    read_metadata,
+    read_recordings,
+    split_sentences,
+    write_recordings,
+)
 from asrkit.errors import AsrkitError
 
 

@@ -92,9 +92,9 @@ class Jitter:
     """Per-utterance factors drawn uniformly from [1 - x, 1 + x], seeded by (seed, utterance id): reproducible
     whatever the job split."""
 
-    rate: float = 0.0
-    pitch: float = 0.0
-    seed: int = 0
+    rate: float = 0.0  # x: speaking-rate factor drawn from [1 - x, 1 + x] (0: every utterance at the voice's rate)
+    pitch: float = 0.0  # x: pitch factor drawn from [1 - x, 1 + x]
+    seed: int = 0  # with the utterance id, seeds each utterance's draw
 
     def draw(self, utt_id: str) -> tuple[float, float]:
         rng = random.Random(f"{self.seed}/{utt_id}")

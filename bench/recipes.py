@@ -2,17 +2,22 @@
 """Run recipes end to end from scratch and report wall time and WER per test set.
 
     .venv/bin/python bench/recipes.py yesno fsdd
+    .venv/bin/python bench/recipes.py grid --seeds 0 1 2
 
 Each recipe is copied to bench/out/<corpus>/asr1 (outputs of an earlier run are removed first) and run through its
 run.sh with the default stages. One line per figure, `name value unit`, so results can be tracked over time.
+With --seeds, the recipe runs once per seed in bench/out/<corpus>/asr1_seed<N>, the `seed:` of every training config
+in its conf/ set to N; each run's figures are named <corpus>.seed<N>.*, followed by the mean, min and max over seeds.
 """
 
+import argparse
 import json
 import os
 import platform
+import re
 import shutil
+import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,29 +25,62 @@ REPO = Path(__file__).resolve().parents[1]
 # What a run leaves in a recipe dir: never copied, so a copy starts from scratch.
 RECIPE_OUTPUTS = shutil.ignore_patterns("data", "exp", "fbank", "downloads", "RESULTS.md")
 OUT = REPO / "bench" / "out"
+SEED_LINE = re.compile(r"^seed: *\d+ *$", re.MULTILINE)  # a training config's top-level seed
 
 
-def run(corpus: str) -> list[tuple[str, float, str]]:
-    recipe = OUT / corpus / "asr1"
+def set_seed(recipe: Path, seed: int):
+    """Every training config of the recipe copy (a conf/*.yaml with a top-level `seed:`) trains with `seed`."""
+    configs = [c for c in sorted((recipe / "conf").glob("*.yaml")) if SEED_LINE.search(c.read_text())]
+    if not configs:
+        raise SystemExit(f"recipes.py: {recipe}/conf has no training config with a top-level `seed:` line")
+    for config in configs:
+        config.write_text(SEED_LINE.sub(f"seed: {seed}", config.read_text()))
+
+
+def run(corpus: str, seed: int | None = None) -> list[tuple[str, float, str]]:
+    recipe = OUT / corpus / ("asr1" if seed is None else f"asr1_seed{seed}")
+    name = corpus if seed is None else f"{corpus}.seed{seed}"
     shutil.rmtree(recipe, ignore_errors=True)
     shutil.copytree(REPO / "egs" / corpus / "asr1", recipe, symlinks=False, ignore=RECIPE_OUTPUTS)
+    if seed is not None:
+        set_seed(recipe, seed)
     env = {**os.environ, "ASRKIT_ROOT": str(REPO)}
     start = time.time()
     with open(recipe / "run.log", "w") as log:
         subprocess.run(["./run.sh"], cwd=recipe, env=env, stdout=log, stderr=subprocess.STDOUT, check=True)
-    figures = [(f"{corpus}.recipe_wall_time", time.time() - start, "s")]
+    figures = [(f"{name}.recipe_wall_time", time.time() - start, "s")]
     for summary in sorted(recipe.glob("exp/*/decode_*/*/score_wer/summary.json")):
         test_set = summary.parents[1].name
-        figures.append((f"{corpus}.{test_set}.wer", json.loads(summary.read_text())["wer"], "%"))
+        figures.append((f"{name}.{test_set}.wer", json.loads(summary.read_text())["wer"], "%"))
     return figures
 
 
-def main(corpora: list[str]):
+def over_seeds(corpus: str, runs: list[list[tuple[str, float, str]]]) -> list[tuple[str, float, str]]:
+    """Mean, min and max of each figure over the seeds' runs (figures named without the seed)."""
+    values: dict[tuple[str, str], list[float]] = {}
+    for figures in runs:
+        for name, value, unit in figures:
+            values.setdefault((re.sub(r"\.seed\d+\.", ".", name), unit), []).append(value)
+    return [(f"{name}.{stat}", fn(vs), unit) for (name, unit), vs in values.items()
+            for stat, fn in (("mean", statistics.mean), ("min", min), ("max", max))]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("corpora", nargs="*", default=["yesno", "fsdd"], help="egs/<corpus>/asr1 recipes to run")
+    parser.add_argument("--seeds", type=int, nargs="+", help="train each recipe once per seed (its configs' `seed:`)")
+    args = parser.parse_args()
     print(f"# {time.strftime('%Y-%m-%d')} {platform.node()} {os.cpu_count()} cores {platform.processor() or platform.machine()}")
-    for corpus in corpora:
-        for name, value, unit in run(corpus):
-            print(f"{name} {value:.2f} {unit}", flush=True)
+    for corpus in args.corpora:
+        runs = []
+        for seed in args.seeds or [None]:
+            runs.append(run(corpus, seed))
+            for name, value, unit in runs[-1]:
+                print(f"{name} {value:.2f} {unit}", flush=True)
+        if args.seeds and len(args.seeds) > 1:
+            for name, value, unit in over_seeds(corpus, runs):
+                print(f"{name} {value:.2f} {unit}", flush=True)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or ["yesno", "fsdd"])
+    main()

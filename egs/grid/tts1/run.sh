@@ -2,7 +2,7 @@
 # A neural TTS of GRID speaker s1 (FastSpeech2 + Griffin-Lim), judged by the s1 ASR model of ../asr1: the WER of that
 # model on held-out sentences spoken by the TTS, beside the same sentences spoken by engine voices and by s1 himself.
 #   1. data (../asr1/local/data.sh: 900 train / 50 dev / 50 test)   4. FastSpeech2 training (asrkit tts train)
-#   2. the ASR model of ../asr1 (trained there if absent)            5. synthesis + decoding of test texts (asrkit tts eval)
+#   2. the char ASR model of ../asr1 (trained if absent)             5. synthesis + decoding of test texts (asrkit tts eval)
 #   3. CTC forced alignment of train with it (asrkit tts align),         6. RESULTS.md
 #      checked against GRID's word alignments
 set -euo pipefail
@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 
 stage=1
 stop_stage=100
-asr_exp=../asr1/exp/asr_train        # aligner and judge: char tokens, trained on real s1 speech
+asr_exp=../asr1/exp/asr_train_char   # aligner and judge: char tokens (../asr1/conf/train_char.yaml), real s1 speech
 tts_config=conf/fastspeech2.yaml
 decode_config=conf/decode.yaml
 engine_voices="espeak-ng:en-us flite:kal flite:slt festival:kal_diphone"   # engine voices read the same test texts
@@ -31,8 +31,8 @@ fi
 
 if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
   if [ ! -f "${asr_exp}/valid.acc.ave.pth" ]; then
-    log "Stage 2: ${asr_exp} is absent: training it with ../asr1/run.sh"
-    ../asr1/run.sh
+    log "Stage 2: ${asr_exp} is absent: training the char model with ../asr1/run.sh"
+    ../asr1/run.sh --token_type char --asr_config conf/train_char.yaml
   fi
 fi
 

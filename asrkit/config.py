@@ -12,12 +12,28 @@ Config = TypeVar("Config")
 
 
 def load_config(cls: type[Config], path, what: str) -> Config:
-    """The dataclass `cls` from a YAML mapping; an option `cls` lacks is an error naming the file and the option."""
-    with open(path, encoding="utf-8") as f:
-        conf = yaml.safe_load(f) or {}
+    """The dataclass `cls` from a YAML mapping; a YAML syntax error, an option `cls` lacks or a required one missing
+    is an error naming the file (and the line, for syntax)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            conf = yaml.safe_load(f) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else f"{path}"
+        raise ConfigError(f"{where}: not valid YAML ({getattr(error, 'problem', None) or error})") from None
+    return from_mapping(cls, conf, f"{Path(path)}", what)
+
+
+def from_mapping(cls: type[Config], conf, where: str, what: str) -> Config:
+    """The dataclass `cls` from a mapping read from `where`; unknown or missing options are errors naming them."""
     if not isinstance(conf, dict):
-        raise ConfigError(f"{path}: expected a mapping of {what} options, found a {type(conf).__name__}")
-    unknown = set(conf) - {field.name for field in dataclasses.fields(cls)}
+        raise ConfigError(f"{where}: expected a mapping of {what} options, found a {type(conf).__name__}")
+    fields = dataclasses.fields(cls)
+    unknown = set(conf) - {field.name for field in fields}
     if unknown:
-        raise ConfigError(f"{Path(path)}: unknown {what} option(s): {', '.join(sorted(unknown))}")
+        raise ConfigError(f"{where}: unknown {what} option(s): {', '.join(sorted(unknown))}")
+    required = [f.name for f in fields if f.name not in conf and f.default is dataclasses.MISSING
+                and f.default_factory is dataclasses.MISSING]
+    if required:
+        raise ConfigError(f"{where}: missing {what} option(s): {', '.join(required)}")
     return cls(**conf)

@@ -20,8 +20,10 @@ from asrkit.data.features import FbankConfig, load_fbank_config
 from asrkit.data.tokens import Tokenizer
 from asrkit.errors import AsrkitError
 
-KINDS = ("asr", "tts")
-MODEL_FILES = {"asr": "valid.acc.ave.pth", "tts": "valid.loss.ave.pth"}  # what training leaves as "the" model
+# Per model kind: the valid stat that ranks epochs for the n-best average, whether higher is better, and the average's
+# file name (named after that stat), what training leaves as "the" model. A new kind is one more row here.
+RANKING = {"asr": ("acc", True), "tts": ("loss", False)}
+MODEL_FILES = {"asr": "valid.acc.ave.pth", "tts": "valid.loss.ave.pth"}
 
 
 def read_config(exp_dir: Path, kind: str | None = None) -> dict:
@@ -32,6 +34,8 @@ def read_config(exp_dir: Path, kind: str | None = None) -> dict:
     with open(path, encoding="utf-8") as f:
         config = yaml.safe_load(f) or {}
     found = _kind_of(config)
+    if found not in RANKING:
+        raise AsrkitError(f"{path}: kind: {found} is not one of {', '.join(RANKING)}")
     if kind is not None and found != kind:
         raise AsrkitError(f"{path}: kind: {found}; this needs a {kind} exp dir")
     return config

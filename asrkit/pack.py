@@ -12,15 +12,17 @@ Extracted, a pack is an exp dir: `unpacked` gives one for either.
 
 import contextlib
 import importlib.metadata
+import io
 import tempfile
 import zipfile
 from pathlib import Path
 
+import torch
 import yaml
 
 import asrkit
 from asrkit.errors import AsrkitError
-from asrkit.expdir import MODEL_FILES, model_path, read_config
+from asrkit.expdir import MODEL_FILES, load_asr, model_path, read_config
 from asrkit.fileio import atomic_path
 from asrkit.scoring import results_table, scored_dirs
 
@@ -40,10 +42,14 @@ def write_pack(exp_dir: Path, out_zip: Path, model_file: str | None = None, deco
     manifest = {"exp_dir": str(exp_dir.resolve()), "model_file": model.name, "asrkit": asrkit.__version__,
                 "torch": importlib.metadata.version("torch")}
     with atomic_path(out_zip) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as pack:
-        for name in EXP_FILES:
+        for name in EXP_FILES[1:]:
             if (exp_dir / name).is_file():
                 pack.write(exp_dir / name, name)
-        pack.write(model, MODEL_FILES["asr"])
+        # The whole model, its frozen part too (a `save_frozen: false` model file lacks it): a pack needs no source.
+        weights = io.BytesIO()
+        torch.save(load_asr(exp_dir, model.name)[0].state_dict(), weights)
+        pack.writestr(MODEL_FILES["asr"], weights.getvalue())
+        pack.writestr(EXP_FILES[0], yaml.safe_dump({**config, "save_frozen": True, "init_param": []}, sort_keys=False))
         if decode_config is not None:
             pack.write(decode_config, DECODE_CONFIG)
         pack.writestr("pack.yaml", yaml.safe_dump(manifest, sort_keys=False))

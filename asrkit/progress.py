@@ -20,7 +20,8 @@ def make_progress() -> Progress:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         TextColumn("{task.fields[status]}"),
-        # A log file (launcher jobs) gets the final state only, not thousands of redraws.
+        # Off when stderr is not a terminal (a launcher job's log file): no thousands of redraws; train.log and the
+        # stage's own summary line say what was done.
         disable=not sys.stderr.isatty(),
     )
 

@@ -16,6 +16,7 @@ from conftest import shared_corpus
 from asrkit.asr.ilm import ilm_nll, ilm_perplexity
 from asrkit.asr.model import ASRModel, ModelConfig
 from asrkit.data.datadir import write_table
+from asrkit.data.grid import read_alignment
 from asrkit.data.tokens import Tokenizer, build_token_list, copy_token_dir
 from asrkit.expdir import load_asr
 from asrkit.scoring import write_results_md
@@ -31,8 +32,7 @@ LEARNT, OTHER = "bbaf2n", "pbac2p"  # "bin blue at f two now", "place blue at c 
 
 
 def grid_sentence(uttid: str) -> str:
-    align = shared_corpus("grid_s1") / "align" / f"{uttid}.align"
-    return " ".join(word for _, _, word in map(str.split, align.read_text().splitlines()) if word != "sil")
+    return " ".join(w.word for w in read_alignment(shared_corpus("grid_s1") / "align" / f"{uttid}.align"))
 
 
 def write_text(path, entries: dict):

@@ -17,6 +17,7 @@ A decode dir holds Kaldi-style tables, sorted by utterance id (LC_ALL=C):
 decode dir to DIR/logdir/output.J; merge_decode_jobs gathers every table of every job into DIR.
 """
 
+import shutil
 from pathlib import Path
 
 from asrkit.asr.batching import FeatureSet
@@ -50,6 +51,10 @@ def _job_features(exp_dir: Path, data_dir: Path, recognizer: Recognizer, nj: int
 def write_decode_dir(results: dict[str, Recognition], out_dir: Path, nbest: int = 1):
     """The decode dir tables of the module docstring; nbest: how many k-best dirs to write (the decode config's)."""
     out_dir = Path(out_dir)
+    (out_dir / "text").unlink(missing_ok=True)  # unfinished until the 1-best is written again
+    for stale in out_dir.glob("*best_recog"):  # k-best dirs of an earlier run with a larger nbest
+        if int(stale.name.removesuffix("best_recog")) > nbest:
+            shutil.rmtree(stale)
     for k in range(nbest - 1, -1, -1):  # the 1-best last: its `text` marks the decode finished
         k_dir = out_dir if k == 0 else out_dir / f"{k + 1}best_recog"
         kth = {utt: r.nbest[k] for utt, r in results.items() if len(r.nbest) > k}

@@ -104,6 +104,7 @@ def ilm_perplexity(model: ASRModel, tokenizer: Tokenizer, text: Path, out_dir: P
     with atomic_write(Path(out_dir) / "summary.json") as f:
         json.dump(summary, f, indent=2)
         f.write("\n")
+    (Path(out_dir) / "oov").unlink(missing_ok=True)  # an earlier run's
     if oov:
         write_table(Path(out_dir) / "oov", oov)
     return summary

@@ -29,6 +29,7 @@ from espnet2.layers.global_mvn import GlobalMVN
 from torch import nn
 
 from asrkit.asr.decred import DecredConfig, check_decred
+from asrkit.config import from_mapping
 from asrkit.errors import ConfigError
 
 IGNORE_ID = -1
@@ -48,13 +49,14 @@ class ModelConfig:
     decred: DecredConfig = field(default_factory=DecredConfig)  # DeCRED heads on intermediate decoder layers
 
     @classmethod
-    def from_dict(cls, conf: dict) -> "ModelConfig":
-        conf = dict(conf)
-        conf["decred"] = DecredConfig(**conf.get("decred") or {})
+    def from_dict(cls, conf: dict, where: str = "model") -> "ModelConfig":
+        """The `model:` section of a training config; `where` names it in errors (file: model)."""
+        conf = dict(conf or {})
+        conf["decred"] = from_mapping(DecredConfig, conf.get("decred") or {}, f"{where}.decred", "DeCRED")
         encoder_type = conf.get("encoder_type", cls.encoder_type)
         if encoder_type not in ENCODERS:
             raise ConfigError(f"model.encoder_type '{encoder_type}' is not one of {', '.join(ENCODERS)}")
-        return cls(**conf)
+        return from_mapping(cls, conf, where, "model")
 
 
 def _use_channels_last(module: nn.Module):

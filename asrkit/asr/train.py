@@ -13,14 +13,17 @@ from pathlib import Path
 import yaml
 
 from asrkit.asr.batching import FeatureSet, bucket_batches
+from asrkit.asr.model import ModelConfig
 from asrkit.config import load_config
 from asrkit.data.datadir import DATA_FBANK_CONFIG, DataDirError
-from asrkit.data.features import check_features_fit
+from asrkit.data.features import check_features_fit, load_fbank_config
 from asrkit.data.tokens import copy_token_dir
+from asrkit.errors import ConfigError
 from asrkit.expdir import build_asr
 from asrkit.fileio import atomic_write, copy_file
 from asrkit.train.distributed import Distributed
 from asrkit.train.loop import seed_everything, set_up_logging, train_loop
+from asrkit.train.params import absolute_sources
 
 log = logging.getLogger("asrkit.train")
 
@@ -46,8 +49,10 @@ class TrainConfig:
     def load(cls, path, init: Path | None = None) -> "TrainConfig":
         """The training YAML; `init` (asrkit train --init) is shorthand for one more init_param entry."""
         config = load_config(cls, path, "training")
-        if init:
-            config.init_param = [*config.init_param, str(init)]
+        config.init_param = absolute_sources([*config.init_param, *([str(init)] if init else [])])
+        if config.kind != "asr":
+            raise ConfigError(f"{path}: kind: {config.kind}; `asrkit train` trains asr models")
+        ModelConfig.from_dict(config.model, f"{path}: model")
         return config
 
 
@@ -65,7 +70,12 @@ def prepare_exp_dir(exp_dir: Path, config_file: Path, inputs: Inputs, init: Path
     config = TrainConfig.load(config_file, init)
     copy_token_dir(inputs.token_dir, exp_dir)
     copy_file(inputs.cmvn, exp_dir / "cmvn.npz")
-    copy_file(fbank_config_of(inputs), exp_dir / "fbank.yaml")
+    fbank_config = fbank_config_of(inputs)
+    n_mels, input_size = load_fbank_config(fbank_config).n_mels, config.model.get("input_size", 80)
+    if n_mels != input_size:
+        raise ConfigError(f"{config_file}: model.input_size {input_size}, but the features ({fbank_config}) have "
+                          f"{n_mels} mel bins")
+    copy_file(fbank_config, exp_dir / "fbank.yaml")
     resolved = {**config.__dict__, "kind": "asr", "inputs": {k: str(v) for k, v in inputs.__dict__.items()}}
     with atomic_write(exp_dir / "config.yaml") as f:
         yaml.safe_dump(resolved, f, sort_keys=False)

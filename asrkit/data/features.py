@@ -112,6 +112,10 @@ def compute_fbank_job(data_dir, feat_dir, config: FbankConfig, nj: int = 1, job:
     if scp.exists() and set(read_dict(scp)) == set(utt_ids) and _saved_config(config_yaml) == config:
         return scp
     Path(feat_dir).mkdir(parents=True, exist_ok=True)
+    # The scps that point into the ark about to be replaced would read the new one at the old offsets: gone first, so
+    # the job reads as unfinished (and the data dir as without features) until it is done and merged again.
+    for stale in (scp, Path(data_dir) / "feats.scp"):
+        stale.unlink(missing_ok=True)
     entries, frames = [], []
     with atomic_path(ark) as tmp_ark, open(tmp_ark, "wb") as f:
         audio = iter_utterance_audio(_subset(data, utt_ids), config.fs)

@@ -40,6 +40,8 @@ class Tokenizer:
             if not (token_dir / name).is_file():
                 raise AsrkitError(f"{token_dir / name}: missing; a token dir is written by `asrkit tokens`")
         token_type = (token_dir / TOKEN_TYPE_FILE).read_text(encoding="utf-8").strip()
+        if token_type in ("bpe", "unigram") and not (token_dir / "bpe.model").is_file():
+            raise AsrkitError(f"{token_dir / 'bpe.model'}: missing; token_type {token_type} needs its sentencepiece model")
         return cls(token_dir / "tokens.txt", token_type, token_dir / "bpe.model")
 
     @property

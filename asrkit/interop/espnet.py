@@ -27,10 +27,9 @@ from asrkit.data.features import (
 )
 from asrkit.data.tokens import TOKEN_TYPE_FILE, Tokenizer
 from asrkit.errors import AsrkitError
-from asrkit.expdir import read_config
+from asrkit.expdir import MODEL_FILES, load_asr, read_config
 from asrkit.fileio import atomic_path, atomic_write, copy_file
 
-DEFAULT_MODEL_FILE = "valid.acc.ave.pth"
 # asrkit token types -> espnet2's: espnet2 calls every sentencepiece model "bpe".
 ESPNET_TOKEN_TYPES = {"char": "char", "word": "word", "bpe": "bpe", "unigram": "bpe"}
 # Config entries that change what an imported model computes and that asrkit's model lacks: they must be null.
@@ -45,7 +44,7 @@ def resolve_model_file(exp_or_model: Path) -> tuple[Path, Path]:
     """(exp dir, model file) from either an exp dir (its valid.acc.ave.pth) or a model file inside one."""
     exp_or_model = Path(exp_or_model)
     if exp_or_model.is_dir():
-        return exp_or_model, exp_or_model / DEFAULT_MODEL_FILE
+        return exp_or_model, exp_or_model / MODEL_FILES["asr"]
     return exp_or_model.parent, exp_or_model
 
 
@@ -58,7 +57,8 @@ def export_espnet(exp_or_model: Path, out_dir: Path) -> Path:
         raise InteropError(f"{model_file}: missing; export needs a trained asrkit exp dir")
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    state = {k: v for k, v in torch.load(model_file, map_location="cpu").items() if not k.startswith("aux_heads.")}
+    # through the exp-dir loader: a `save_frozen: false` model file gets its frozen part from its init_param sources
+    state = {k: v for k, v in load_asr(exp_dir, model_file.name)[0].state_dict().items() if not k.startswith("aux_heads.")}
     frontend_conf = _espnet_frontend_conf(exp_dir)
     if frontend_conf is not None:
         # espnet2 loads strictly: its frontend's mel matrix is part of the model file.
@@ -228,5 +228,5 @@ def _import_state(model_pth: Path, model_config: dict, vocab_size: int, out_dir:
         asr.load_state_dict(state)
     except RuntimeError as error:
         raise InteropError(f"{model_pth}: parameters do not fit the model its config describes: {error}") from error
-    with atomic_path(out_dir / DEFAULT_MODEL_FILE) as tmp:
+    with atomic_path(out_dir / MODEL_FILES["asr"]) as tmp:
         torch.save(asr.state_dict(), tmp)

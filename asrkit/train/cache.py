@@ -74,6 +74,9 @@ def cache_job(module: FrozenModule, features: Iterator[tuple[str, np.ndarray]], 
     returns its scp."""
     ark, num_frames, key_file, scp = part_paths(cache_dir, job)
     Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    # The scps that point into the ark about to be replaced would read the new one at the old offsets: gone first.
+    for stale in (scp, Path(cache_dir) / "feats.scp"):
+        stale.unlink(missing_ok=True)
     entries, frames = [], []
     with atomic_path(ark) as tmp_ark, open(tmp_ark, "wb") as f:
         for utt, feats in progress_bar(features, total=count, description=f"cache {job}/{nj}"):

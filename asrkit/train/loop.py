@@ -23,7 +23,7 @@ import torch
 from espnet2.schedulers.warmup_lr import WarmupLR
 
 from asrkit.errors import ConfigError
-from asrkit.expdir import MODEL_FILES
+from asrkit.expdir import MODEL_FILES, RANKING
 from asrkit.plots import plot_history
 from asrkit.progress import make_progress
 from asrkit.train.checkpoint import TrainingState, average_nbest
@@ -32,9 +32,6 @@ from asrkit.train.params import Frozen, freeze, init_params
 
 log = logging.getLogger("asrkit.train")
 
-# Per model kind, the valid stat that ranks epochs for the n-best average and whether higher is better; the average
-# is written to expdir.MODEL_FILES[kind], which is named after that stat.
-RANKING = {"asr": ("acc", True), "tts": ("loss", False)}
 
 
 class LoopConfig(Protocol):

@@ -89,6 +89,12 @@ class InitSpec:
         return cls(text, Path(path), src_key, dst_key, [e for e in excludes.split(",") if e])
 
 
+def absolute_sources(specs: list[str]) -> list[str]:
+    """The init_param entries with their source paths made absolute (relative ones are from the current directory,
+    a recipe's), so an exp dir that re-reads its frozen part from them works from anywhere."""
+    return [":".join([str(Path(text.split(":", 1)[0]).resolve()), *text.split(":", 1)[1:]]) for text in specs]
+
+
 def source_state(path: Path, origin) -> dict[str, torch.Tensor]:
     """The state dict of a model file, a checkpoint.pth (its model) or an exp dir (its default model file)."""
     from asrkit.expdir import default_model

@@ -79,6 +79,8 @@ def read_durations(path: Path) -> dict[str, list[int]]:
     """OUT/durations as written by align_data_dir; a malformed line is an error naming file and line."""
     durations = {}
     for line_no, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
         utt, *values = line.split()
         try:
             durations[utt] = [int(v) for v in values]

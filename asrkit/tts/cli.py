@@ -18,7 +18,7 @@ ExistingDir = typer.Argument(..., exists=True, file_okay=False, help="Kaldi-styl
 def align(
     data_dir: Path = ExistingDir,
     asr_exp: Path = typer.Argument(..., exists=True, file_okay=False, help="Trained char-token ASR exp dir (the aligner)."),
-    out_dir: Path = typer.Argument(..., help="Gets durations (uttid d1 d2 ...) and tokens.txt."),
+    out_dir: Path = typer.Argument(..., help="Gets durations (uttid d1 d2 ...) and the aligner's token dir (tokens.txt, token_type)."),
     config: Optional[Path] = typer.Option(None, exists=True, help="TTS YAML whose `features` set the TTS frame hop."),
     model: str = typer.Option("valid.acc.ave.pth", help="Model file inside ASR_EXP."),
 ):

@@ -15,7 +15,9 @@ import torch
 from torch import nn
 
 from asrkit.config import load_config
+from asrkit.errors import ConfigError
 from asrkit.expdir import MODEL_FILES
+from asrkit.train.params import absolute_sources
 from asrkit.tts.features import TTSFeatureConfig
 
 MODEL_FILE = MODEL_FILES["tts"]
@@ -43,7 +45,11 @@ class TTSConfig:
 
     @classmethod
     def load(cls, path) -> "TTSConfig":
-        return load_config(cls, path, "TTS")
+        config = load_config(cls, path, "TTS")
+        config.init_param = absolute_sources(config.init_param)
+        if config.kind != "tts":
+            raise ConfigError(f"{path}: kind: {config.kind}; a TTS config trains tts models")
+        return config
 
     @property
     def feature_config(self) -> TTSFeatureConfig:

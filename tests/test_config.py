@@ -1,0 +1,41 @@
+"""A training config's mistakes are one-line errors naming the file (and line), not tracebacks."""
+
+import subprocess
+import sys
+
+import pytest
+
+from asrkit.asr.train import TrainConfig
+from asrkit.errors import ConfigError
+
+
+def _config(tmp_path, text: str):
+    path = tmp_path / "train.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_a_yaml_syntax_error_names_the_file_and_line(tmp_path):
+    path = _config(tmp_path, "seed: 1\nmodel: {encoder: [1\n")
+    with pytest.raises(ConfigError, match=rf"^{path}:3: not valid YAML"):
+        TrainConfig.load(path)
+
+
+def test_a_missing_section_and_an_unknown_model_option_are_named(tmp_path):
+    with pytest.raises(ConfigError, match="missing training option\\(s\\): model"):
+        TrainConfig.load(_config(tmp_path, "seed: 1\n"))
+    with pytest.raises(ConfigError, match=r"train.yaml: model.decred: unknown DeCRED option\(s\): head_inputs"):
+        TrainConfig.load(_config(tmp_path, "model:\n  decred: {head_inputs: pre_norm}\n"))
+
+
+def test_train_with_a_bad_config_exits_1_with_one_line(tmp_path):
+    path = _config(tmp_path, "model:\n  encoder_typo: 3\n")
+    for name in ("tokens", "data"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "cmvn.npz").write_bytes(b"")
+    result = subprocess.run([sys.executable, "-m", "asrkit.cli", "train", "--config", str(path), "--train-data",
+                             str(tmp_path / "data"), "--valid-data", str(tmp_path / "data"), "--token-dir",
+                             str(tmp_path / "tokens"), "--cmvn", str(tmp_path / "cmvn.npz"), "--exp-dir",
+                             str(tmp_path / "exp")], capture_output=True, text=True)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == f"asrkit train: {path}: model: unknown model option(s): encoder_typo"

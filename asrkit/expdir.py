@@ -59,10 +59,6 @@ def model_path(exp_dir: Path, kind: str, model_file: str | None = None) -> Path:
     return path
 
 
-def tokenizer(exp_dir: Path) -> Tokenizer:
-    return Tokenizer.from_dir(exp_dir)
-
-
 def fbank_config(exp_dir: Path) -> FbankConfig:
     """The features an asr exp dir's model reads."""
     path = Path(exp_dir) / "fbank.yaml"
@@ -76,7 +72,7 @@ def build_asr(exp_dir: Path, config: dict | None = None):
     from asrkit.asr.model import ASRModel, ModelConfig
 
     config = config or read_config(exp_dir, "asr")
-    tokens = tokenizer(exp_dir)
+    tokens = Tokenizer.from_dir(exp_dir)
     cmvn = Path(exp_dir) / "cmvn.npz"
     model = ASRModel(ModelConfig.from_dict(config["model"]), tokens.vocab_size, cmvn_stats=str(cmvn) if cmvn.exists() else None)
     return model, tokens
@@ -84,8 +80,9 @@ def build_asr(exp_dir: Path, config: dict | None = None):
 
 def load_asr(exp_dir: Path, model_file: str | None = None):
     """A trained ASR exp dir's model (eval mode) and tokenizer."""
-    model, tokens = build_asr(exp_dir)
-    load_weights(model, exp_dir, "asr", model_file)
+    config = read_config(exp_dir, "asr")
+    model, tokens = build_asr(exp_dir, config)
+    load_weights(model, exp_dir, config, model_file)
     return model.eval(), tokens
 
 
@@ -95,20 +92,19 @@ def load_tts(exp_dir: Path, model_file: str | None = None):
 
     from asrkit.tts.model import TTSConfig, TTSModel
 
-    read_config(exp_dir, "tts")
+    raw = read_config(exp_dir, "tts")
     config = TTSConfig.load(Path(exp_dir) / "config.yaml")
-    tokens = tokenizer(exp_dir)
+    tokens = Tokenizer.from_dir(exp_dir)
     model = TTSModel(config, tokens.vocab_size, dict(np.load(Path(exp_dir) / "stats.npz")))
-    load_weights(model, exp_dir, "tts", model_file)
+    load_weights(model, exp_dir, raw, model_file)
     return model.eval(), tokens, config
 
 
-def load_weights(model, exp_dir: Path, kind: str, model_file: str | None = None):
-    """EXP/<model_file> into `model`. A model trained with `save_frozen: false` saved only what training changed:
-    its frozen part is loaded first from the init_param sources its config.yaml names."""
-    path = model_path(exp_dir, kind, model_file)
+def load_weights(model, exp_dir: Path, config: dict, model_file: str | None = None):
+    """EXP/<model_file> into `model`; `config` is the exp dir's (read_config). A model trained with `save_frozen:
+    false` saved only what training changed: its frozen part is loaded first from the init_param sources it names."""
+    path = model_path(exp_dir, _kind_of(config), model_file)
     state = torch.load(path, map_location="cpu")
-    config = read_config(exp_dir)
     if config.get("save_frozen", True):
         model.load_state_dict(state)
         return

@@ -26,7 +26,7 @@ from asrkit.expdir import MODEL_FILES, load_asr, model_path, read_config
 from asrkit.fileio import atomic_path
 from asrkit.scoring import results_table, scored_dirs
 
-EXP_FILES = ("config.yaml", "tokens.txt", "token_type", "bpe.model", "cmvn.npz", "fbank.yaml")
+COPIED_FILES = ("tokens.txt", "token_type", "bpe.model", "cmvn.npz", "fbank.yaml")  # as they are in the exp dir
 REQUIRED = ("config.yaml", "tokens.txt", "token_type", "fbank.yaml", MODEL_FILES["asr"])
 DECODE_CONFIG = "decode.yaml"
 
@@ -42,14 +42,14 @@ def write_pack(exp_dir: Path, out_zip: Path, model_file: str | None = None, deco
     manifest = {"exp_dir": str(exp_dir.resolve()), "model_file": model.name, "asrkit": asrkit.__version__,
                 "torch": importlib.metadata.version("torch")}
     with atomic_path(out_zip) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as pack:
-        for name in EXP_FILES[1:]:
+        for name in COPIED_FILES:
             if (exp_dir / name).is_file():
                 pack.write(exp_dir / name, name)
         # The whole model, its frozen part too (a `save_frozen: false` model file lacks it): a pack needs no source.
         weights = io.BytesIO()
         torch.save(load_asr(exp_dir, model.name)[0].state_dict(), weights)
         pack.writestr(MODEL_FILES["asr"], weights.getvalue())
-        pack.writestr(EXP_FILES[0], yaml.safe_dump({**config, "save_frozen": True, "init_param": []}, sort_keys=False))
+        pack.writestr("config.yaml", yaml.safe_dump({**config, "save_frozen": True, "init_param": []}, sort_keys=False))
         if decode_config is not None:
             pack.write(decode_config, DECODE_CONFIG)
         pack.writestr("pack.yaml", yaml.safe_dump(manifest, sort_keys=False))
@@ -88,7 +88,7 @@ def unpacked(model: Path):
         if missing:
             raise AsrkitError(f"{model}: not an asrkit pack (no {', '.join(missing)})")
         # Only the files a pack holds, by their plain names: a member path cannot escape tmp.
-        for name in (*EXP_FILES, MODEL_FILES["asr"], DECODE_CONFIG):
+        for name in ("config.yaml", *COPIED_FILES, MODEL_FILES["asr"], DECODE_CONFIG):
             if name in names:
                 (Path(tmp) / name).write_bytes(pack.read(name))
         yield Path(tmp)

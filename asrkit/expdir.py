@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 import yaml
 
+from asrkit.config import from_mapping
 from asrkit.data.features import FbankConfig, load_fbank_config
 from asrkit.data.tokens import Tokenizer
 from asrkit.errors import AsrkitError
@@ -93,7 +94,7 @@ def load_tts(exp_dir: Path, model_file: str | None = None):
     from asrkit.tts.model import TTSConfig, TTSModel
 
     raw = read_config(exp_dir, "tts")
-    config = TTSConfig.load(Path(exp_dir) / "config.yaml")
+    config = from_mapping(TTSConfig, raw, f"{Path(exp_dir) / 'config.yaml'}", "TTS")
     tokens = Tokenizer.from_dir(exp_dir)
     model = TTSModel(config, tokens.vocab_size, dict(np.load(Path(exp_dir) / "stats.npz")))
     load_weights(model, exp_dir, raw, model_file)

@@ -49,7 +49,7 @@ def encode_batch(model: ASRModel, feats: list[torch.Tensor]) -> tuple[torch.Tens
     lens = torch.tensor([subsampled_length(len(f), slices) for f in feats])
     batch, batch_lens = pad(feats, 0.0)
     with _exact_padding(model.encoder, lens):
-        enc, enc_lens = model.encode(batch, batch_lens)
+        enc, _ = model.encode(batch, batch_lens)
     return enc, lens
 
 

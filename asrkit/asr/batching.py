@@ -10,7 +10,13 @@ import torch
 from asrkit.asr.model import IGNORE_ID
 from asrkit.data.audio import iter_utterance_audio
 from asrkit.data.datadir import DataDirError, load_data_dir, read_dict
-from asrkit.data.features import FbankConfig, fbank, job_share
+from asrkit.data.features import (
+    FbankConfig,
+    check_features_fit,
+    fbank,
+    job_share,
+    load_fbank_config,
+)
 from asrkit.progress import progress_bar
 
 
@@ -63,6 +69,18 @@ class FeatureSet:
         feats = {utt: fbank(samples, fbank_config)
                  for utt, samples in progress_bar(audio, total=len(data.utt_ids), description="fbank")}
         return cls(feats, {utt: len(mat) for utt, mat in feats.items()})
+
+    @classmethod
+    def for_model(cls, data_dir, model_fbank_yaml: Path, nj: int = 1, job: int = 1) -> tuple["FeatureSet", list[str]]:
+        """Job J of N's share of DATA as a model whose features model_fbank_yaml (EXP/fbank.yaml) describes reads it,
+        and the share's sorted ids: DATA/feats.scp when the fbank stage ran (refused unless made with that config),
+        else fbank computed now from DATA/wav.scp, for the share only."""
+        if (Path(data_dir) / "feats.scp").exists():
+            check_features_fit(data_dir, model_fbank_yaml)
+            data = cls.from_data_dir(data_dir)
+            return data, job_share(sorted(data.num_frames), nj, job)
+        data = cls.from_audio(data_dir, load_fbank_config(model_fbank_yaml), nj, job)
+        return data, sorted(data.num_frames)
 
     def __len__(self):
         return len(self.num_frames)

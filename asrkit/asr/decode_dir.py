@@ -24,7 +24,6 @@ from asrkit.asr.batching import FeatureSet
 from asrkit.asr.decoding import DecodeConfig
 from asrkit.asr.recognize import Recognition, Recognizer
 from asrkit.data.datadir import write_table
-from asrkit.data.features import check_features_fit, job_share
 from asrkit.errors import AsrkitError
 from asrkit.fileio import atomic_write
 
@@ -35,17 +34,8 @@ def decode_data_dir(exp_dir: Path, data_dir: Path, config: DecodeConfig | None =
                     nj: int = 1, job: int = 1) -> dict[str, Recognition]:
     """Decode job J of N's share of DATA with the model of EXP (its model_file, default valid.acc.ave.pth)."""
     recognizer = Recognizer.from_exp_dir(exp_dir, config, model_file)
-    data, utts = _job_features(Path(exp_dir), Path(data_dir), recognizer, nj, job)
+    data, utts = FeatureSet.for_model(data_dir, Path(exp_dir) / "fbank.yaml", nj, job)
     return recognizer.recognize_set(data, utts)
-
-
-def _job_features(exp_dir: Path, data_dir: Path, recognizer: Recognizer, nj: int, job: int):
-    if (data_dir / "feats.scp").exists():
-        check_features_fit(data_dir, exp_dir / "fbank.yaml")
-        data = FeatureSet.from_data_dir(data_dir)
-        return data, job_share(sorted(data.num_frames), nj, job)
-    data = FeatureSet.from_audio(data_dir, recognizer.features, nj, job)
-    return data, sorted(data.num_frames)
 
 
 def write_decode_dir(results: dict[str, Recognition], out_dir: Path, nbest: int = 1):

@@ -67,14 +67,17 @@ def end_detected(ended: list[Hypothesis], step: int, window: int = 3, margin: fl
 
 
 @torch.no_grad()
-def beam_search(model: ASRModel, enc: torch.Tensor, enc_lens: torch.Tensor, config: DecodeConfig) -> list[list[Hypothesis]]:
-    """Decode encoder outputs enc (B, T, D); returns the n-best list of each utterance, best first."""
+def beam_search(model: ASRModel, enc: torch.Tensor, enc_lens: torch.Tensor, config: DecodeConfig,
+                ctc_log_probs: torch.Tensor | None = None) -> list[list[Hypothesis]]:
+    """Decode encoder outputs enc (B, T, D); returns the n-best list of each utterance, best first.
+    ctc_log_probs: model.ctc.log_softmax(enc) when the caller has it already (it is not changed)."""
     batch, beam, vocab, eos = enc.size(0), config.beam_size, model.vocab_size, model.eos
     minlens, maxlens = max_lengths(enc_lens, config)
     decoder = IncrementalDecoder(model, enc, (~make_pad_mask(enc_lens, maxlen=enc.size(1)))[:, None, :], beam)
     use_ctc = config.ctc_weight > 0
     if use_ctc:
-        ctc_scorer = CTCPrefixScoreTH(model.ctc.log_softmax(enc).clone(), enc_lens, 0, eos)
+        log_probs = model.ctc.log_softmax(enc) if ctc_log_probs is None else ctc_log_probs.clone()
+        ctc_scorer = CTCPrefixScoreTH(log_probs, enc_lens, 0, eos)
     ctc_state, cache = None, None
     weights = output_weights(model.config.decred, config.decred_logits, config.decred_weights)
     pre_beam = int(PRE_BEAM_RATIO * beam)

@@ -96,9 +96,7 @@ class Recognizer:
     def from_exp_dir(cls, exp_dir: Path, config: DecodeConfig | None = None, model_file: str | None = None):
         """An exp dir's model (model_file, default valid.acc.ave.pth) with a decode config (default: the defaults)."""
         model, tokenizer = load_asr(Path(exp_dir), model_file)
-        # An imported model on precomputed features has no fbank.yaml: it reads asrkit's default fbank.
-        features = fbank_config(exp_dir) if (Path(exp_dir) / "fbank.yaml").is_file() else FbankConfig()
-        return cls(model, tokenizer, features, config or DecodeConfig())
+        return cls(model, tokenizer, fbank_config(exp_dir), config or DecodeConfig())
 
     @property
     def frame_seconds(self) -> float:
@@ -114,7 +112,7 @@ class Recognizer:
                 raise AsrkitError(f"{name}: {len(f)} feature frames are too short for the model (it needs {limit})")
         enc, enc_lens = encode_batch(self.model, [torch.from_numpy(np.asarray(f, dtype=np.float32)) for f in feats])
         log_probs = self.model.ctc.log_softmax(enc)
-        hyps = beam_search(self.model, enc, enc_lens, self.config)
+        hyps = beam_search(self.model, enc, enc_lens, self.config, log_probs)
         return [self._recognition(nbest, lp[:n]) for nbest, lp, n in zip(hyps, log_probs, enc_lens.tolist())]
 
     def recognize_set(self, data: FeatureSet, utts: list[str]) -> dict[str, Recognition]:

@@ -71,12 +71,12 @@ def prepare_exp_dir(exp_dir: Path, config_file: Path, inputs: Inputs, init: Path
     copy_token_dir(inputs.token_dir, exp_dir)
     copy_file(inputs.cmvn, exp_dir / "cmvn.npz")
     fbank_config = fbank_config_of(inputs)
-    n_mels, input_size = load_fbank_config(fbank_config).n_mels, config.model.get("input_size", 80)
+    n_mels, input_size = load_fbank_config(fbank_config).n_mels, ModelConfig.from_dict(config.model).input_size
     if n_mels != input_size:
         raise ConfigError(f"{config_file}: model.input_size {input_size}, but the features ({fbank_config}) have "
                           f"{n_mels} mel bins")
     copy_file(fbank_config, exp_dir / "fbank.yaml")
-    resolved = {**config.__dict__, "kind": "asr", "inputs": {k: str(v) for k, v in inputs.__dict__.items()}}
+    resolved = {**config.__dict__, "inputs": {k: str(v) for k, v in inputs.__dict__.items()}}
     with atomic_write(exp_dir / "config.yaml") as f:
         yaml.safe_dump(resolved, f, sort_keys=False)
     return config
@@ -112,7 +112,7 @@ def train(exp_dir: Path, config_file: Path, inputs: Inputs, resume: bool = False
     config = config or TrainConfig.load(config_file, init)
     set_up_logging(exp_dir / "train.log", dist_env.is_main)
     seed_everything(config.seed)
-    model, tokenizer = build_asr(exp_dir)
+    model, tokenizer = build_asr(exp_dir, {"model": config.model})
     train_set = FeatureSet.from_data_dir(inputs.train_data, tokenizer)
     valid_set = FeatureSet.from_data_dir(inputs.valid_data, tokenizer)
     log.info(f"{len(train_set)} train / {len(valid_set)} valid utterances")

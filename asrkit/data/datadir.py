@@ -191,13 +191,13 @@ def load_data_dir(path) -> DataDir:
         wav_scp=read_dict(data_dir / "wav.scp"),
         utt2spk=read_dict(data_dir / "utt2spk"),
         # An empty transcript loads; validate_data_dir reports it, fix_data_dir drops it.
-        text=_read_optional(data_dir / "text", allow_empty_value=True),
+        text=read_optional(data_dir / "text", allow_empty_value=True),
         segments=_read_segments(data_dir / "segments") if (data_dir / "segments").is_file() else None,
-        feats_scp=_read_optional(data_dir / "feats.scp"),
+        feats_scp=read_optional(data_dir / "feats.scp"),
     )
 
 
-def _read_optional(path, allow_empty_value=False) -> dict[str, str] | None:
+def read_optional(path, allow_empty_value=False) -> dict[str, str] | None:
     return read_dict(path, allow_empty_value) if Path(path).is_file() else None
 
 

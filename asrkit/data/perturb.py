@@ -29,7 +29,7 @@ from asrkit.data.datadir import (
     DataDir,
     DataDirError,
     load_data_dir,
-    read_dict,
+    read_optional,
     write_data_dir,
     write_table,
 )
@@ -111,9 +111,9 @@ def speed_copy(data: DataDir, factor: float) -> Copy:
         raise AsrkitError(f"speed factor {factor} must be positive")
     prefix = "" if factor == 1.0 else f"sp{factor_name(factor)}-"
     src = data.path
-    utt2dur = _read_optional(src / "utt2dur")
-    utt2uniq = _read_optional(src / "utt2uniq") or {}
-    spk2gender = _read_optional(src / "spk2gender")
+    utt2dur = read_optional(src / "utt2dur")
+    utt2uniq = read_optional(src / "utt2uniq") or {}
+    spk2gender = read_optional(src / "spk2gender")
     return Copy(
         wav_scp={prefix + rec: value if factor == 1.0 else speed_pipe(value, factor) for rec, value in data.wav_scp.items()},
         text={prefix + utt: text for utt, text in data.text.items()},
@@ -125,10 +125,6 @@ def speed_copy(data: DataDir, factor: float) -> Copy:
         utt2uniq={prefix + utt: utt2uniq.get(utt, utt) for utt in data.utt2spk},
         spk2gender=None if spk2gender is None else {prefix + spk: gender for spk, gender in spk2gender.items()},
     )
-
-
-def _read_optional(path: Path) -> dict | None:
-    return read_dict(path) if path.is_file() else None
 
 
 def speed_pipe(value: str, factor: float) -> str:

@@ -25,7 +25,7 @@ from asrkit.data.features import (
     load_fbank_config,
     save_fbank_config,
 )
-from asrkit.data.tokens import TOKEN_TYPE_FILE, Tokenizer
+from asrkit.data.tokens import TOKEN_TYPE_FILE
 from asrkit.errors import AsrkitError
 from asrkit.expdir import MODEL_FILES, load_asr, read_config
 from asrkit.fileio import atomic_path, atomic_write, copy_file
@@ -51,14 +51,11 @@ def resolve_model_file(exp_or_model: Path) -> tuple[Path, Path]:
 def export_espnet(exp_or_model: Path, out_dir: Path) -> Path:
     """Write an espnet2 ASR model dir that espnet2.bin.asr_inference.Speech2Text loads; returns its config.yaml."""
     exp_dir, model_file = resolve_model_file(exp_or_model)
-    config = read_config(exp_dir, "asr")
-    token_type = Tokenizer.from_dir(exp_dir).token_type
-    if not model_file.exists():
-        raise InteropError(f"{model_file}: missing; export needs a trained asrkit exp dir")
+    # through the exp-dir loader: a `save_frozen: false` model file gets its frozen part from its init_param sources
+    model, tokenizer = load_asr(exp_dir, model_file.name)
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    # through the exp-dir loader: a `save_frozen: false` model file gets its frozen part from its init_param sources
-    state = {k: v for k, v in load_asr(exp_dir, model_file.name)[0].state_dict().items() if not k.startswith("aux_heads.")}
+    state = {k: v for k, v in model.state_dict().items() if not k.startswith("aux_heads.")}
     frontend_conf = _espnet_frontend_conf(exp_dir)
     if frontend_conf is not None:
         # espnet2 loads strictly: its frontend's mel matrix is part of the model file.
@@ -69,7 +66,7 @@ def export_espnet(exp_or_model: Path, out_dir: Path) -> Path:
                            (exp_dir / "bpe.model", "bpe.model"), (exp_dir / "fbank.yaml", "fbank.yaml")):
         if source.exists():
             copy_file(source, out_dir / target)
-    espnet_config = espnet_config_from(config["model"], token_type, out_dir)
+    espnet_config = espnet_config_from(read_config(exp_dir, "asr")["model"], tokenizer.token_type, out_dir)
     with atomic_write(out_dir / "config.yaml") as f:
         yaml.safe_dump(espnet_config, f, sort_keys=False, allow_unicode=True)
     return out_dir / "config.yaml"
@@ -115,7 +112,7 @@ def _espnet_frontend_conf(model_dir: Path) -> dict | None:
 
 def import_espnet(config_yaml: Path, model_pth: Path, out_dir: Path) -> Path:
     """Turn an espnet2 CTC/attention ASR model into an asrkit exp dir (config.yaml, tokens.txt, token_type, cmvn.npz,
-    bpe.model, fbank.yaml for a waveform model, the model as valid.acc.ave.pth) that decode, train --init and
+    bpe.model, fbank.yaml (the frontend of a waveform model, else asrkit's fbank), the model as valid.acc.ave.pth) that decode, train --init and
     train --resume use; returns OUT_DIR."""
     config_yaml, model_pth, out_dir = Path(config_yaml), Path(model_pth), Path(out_dir)
     with open(config_yaml, encoding="utf-8") as f:
@@ -135,9 +132,8 @@ def import_espnet(config_yaml: Path, model_pth: Path, out_dir: Path) -> Path:
         (out_dir / target).unlink(missing_ok=True)
         if keys:
             copy_file(_resolve_path(espnet, keys, config_yaml), out_dir / target)
-    (out_dir / "fbank.yaml").unlink(missing_ok=True)
-    if fbank:
-        save_fbank_config(fbank, out_dir / "fbank.yaml")
+    # Every exp dir says which features its model reads: a model on precomputed features reads asrkit's fbank.
+    save_fbank_config(fbank or FbankConfig(n_mels=model["input_size"]), out_dir / "fbank.yaml")
     _import_state(model_pth, model, len(tokens), out_dir)
     inputs = {"imported_from": str(config_yaml.resolve())}
     with atomic_write(out_dir / "config.yaml") as f:

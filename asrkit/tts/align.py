@@ -32,11 +32,6 @@ def tts_token_ids(tokenizer: Tokenizer, text: str) -> list[int]:
     return [space, *tokenizer.encode(text), space]
 
 
-def token_spans(log_probs: torch.Tensor, targets: list[int]) -> list[tuple[int, int]]:
-    """(start, end) encoder frames of each target token, by CTC forced alignment of (frames, vocab) log-probs."""
-    return [(span.start, span.end) for span in ctc_spans(log_probs, targets)]
-
-
 def durations_from_spans(spans: list[tuple[int, int]], num_enc_frames: int, num_frames: int) -> list[int]:
     """Durations in TTS frames of [leading silence, tokens..., trailing silence], summing to num_frames."""
     inner = [(end + next_start) / 2 for (_, end), (next_start, _) in zip(spans[:-1], spans[1:])]
@@ -67,7 +62,7 @@ def align_data_dir(data_dir: Path, asr_exp: Path, out_dir: Path, tts_config: TTS
         if len(targets) > log_probs.size(0):
             raise DataDirError(f"utterance '{utt}': {len(targets)} tokens do not fit in {log_probs.size(0)} encoder frames")
         num_samples = round(len(samples) * tts_config.fs / features.fs)
-        spans = token_spans(log_probs, targets)
+        spans = [(span.start, span.end) for span in ctc_spans(log_probs, targets)]
         durations[utt] = durations_from_spans(spans, log_probs.size(0), tts_config.num_frames(num_samples))
     out_dir = Path(out_dir)
     write_table(out_dir / "durations", {utt: " ".join(map(str, d)) for utt, d in durations.items()})

@@ -9,6 +9,9 @@ import shutil
 import pytest
 import torch
 import yaml
+from espnet.nets.batch_beam_search import BatchBeamSearch
+from espnet.nets.scorers.ctc import CTCPrefixScorer
+from espnet.nets.scorers.length_bonus import LengthBonus
 from typer.testing import CliRunner
 
 from asrkit.asr.batch_encoding import encode_batch
@@ -22,6 +25,7 @@ from asrkit.errors import AsrkitError
 from asrkit.expdir import load_asr, load_lm
 from asrkit.lm.text import read_sentences, training_ids
 from asrkit.lm.train import LMInputs, train_lm
+from asrkit.pack import write_pack
 
 LM_CONF = {"seq_rnn": {"unit": 32, "nlayers": 1},
            "transformer": {"pos_enc": "sinusoidal", "embed_unit": 32, "att_unit": 32, "head": 2, "unit": 64,
@@ -87,39 +91,46 @@ def test_fusion_with_lm_weight_0_is_plain_decoding(grid_aligned, learnt):
         assert [(h.text, h.score) for h in fused[utt].nbest] == [(h.text, h.score) for h in said.nbest], utt
 
 
-def test_a_strong_lm_pulls_every_hypothesis_to_its_sentence(grid_aligned, learnt):
+def test_a_strong_lm_pulls_every_hypothesis_to_its_sentence(grid_aligned, learnt, tmp_path):
+    """`asrkit decode` with lm and lm_weight 5 in its YAML: the one-sentence LM outweighs the (barely trained) model."""
     exp, data = grid_aligned["asr"], grid_aligned["data"]
-    lm_exp, sentence = learnt["seq_rnn"], learnt["sentence"]
     plain = decode_data_dir(exp, data, DecodeConfig(beam_size=4))
-    fused = decode_data_dir(exp, data, DecodeConfig(beam_size=4, lm=str(lm_exp), lm_weight=5.0))
-    assert sum(r.text == sentence for r in plain.values()) < len(plain) / 2  # the ASR model alone hears other words
-    assert all(r.text == sentence for r in fused.values()), {u: r.text for u, r in fused.items()}
+    config = tmp_path / "decode.yaml"
+    config.write_text(yaml.safe_dump({"beam_size": 4, "lm": str(learnt["seq_rnn"]), "lm_weight": 5.0}))
+    result = CliRunner().invoke(app, ["decode", str(exp), str(data), str(tmp_path / "out"), "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    fused = read_dict(tmp_path / "out" / "text")
+    assert sum(r.text == learnt["sentence"] for r in plain.values()) < len(plain) / 2  # the model hears other words
+    assert len(fused) == 12 and set(fused.values()) == {learnt["sentence"]}, fused
+
+
+def test_a_pack_refuses_a_decode_config_with_an_lm(grid_aligned, learnt, tmp_path):
+    config = tmp_path / "decode.yaml"
+    config.write_text(yaml.safe_dump({"lm": str(learnt["seq_rnn"])}))
+    with pytest.raises(AsrkitError, match=r"decode\.yaml: names an LM \(lm:\), which a pack does not carry"):
+        write_pack(grid_aligned["asr"], tmp_path / "model.zip", decode_config=config)
 
 
 @pytest.mark.parametrize("lm_type", list(LM_CONF))
-def test_every_fused_score_is_the_attention_plus_weighted_lm_log_prob_of_its_hypothesis(lm_type, grid_aligned, learnt):
-    """With ctc_weight 0, each n-best hypothesis' score is its attention log-prob plus lm_weight x its LM log-prob,
-    both recomputed over the whole hypothesis and <eos>: the LM state followed every hypothesis through the beam."""
-    text = read_dict(grid_aligned["data"] / "text")
+def test_fusion_finds_espnets_1best_and_score(lm_type, grid_aligned, learnt):
+    """espnet's BatchBeamSearch with the same decoder, CTC and LM module as scorers (weights 0.7, 0.3, 0.5): the same
+    1-best and score, so the LM counts as ESPnet counts it (a full scorer, in the pre-beam, scoring <eos>) and its
+    state followed every hypothesis through the beam."""
     lm, _ = load_lm(learnt[lm_type])
-    model, _ = load_asr(grid_aligned["asr"])
+    model, tokenizer = load_asr(grid_aligned["asr"])
     data = FeatureSet.from_data_dir(grid_aligned["data"])
-    enc, enc_lens = encode_batch(model, [torch.from_numpy(data.load(u)) for u in sorted(text)[4:8]])
-    config = DecodeConfig(beam_size=4, nbest=4, ctc_weight=0.0, lm_weight=0.5)
-    checked = 0
-    for b, hyps in enumerate(beam_search(model, enc, enc_lens, config, lm=lm)):
-        for hyp in hyps:
-            if len(hyp.tokens) + 1 >= enc_lens[b]:  # ended at the maximum length: <eos> unscored
-                continue
-            ys_in, ys_out = lm.batch([hyp.tokens])
-            with torch.no_grad():
-                logits = model.decoder(enc[b : b + 1, : enc_lens[b]], enc_lens[b : b + 1], ys_in,
-                                       torch.tensor([ys_in.size(1)]))[0]
-                lm_log_prob = -lm.nll([hyp.tokens])["lm"][0]
-            att = logits.log_softmax(-1)[0].gather(1, ys_out[0].unsqueeze(1)).sum()
-            assert hyp.score == pytest.approx(float(att + 0.5 * lm_log_prob), abs=1e-3)
-            checked += 1
-    assert checked >= 8
+    enc, enc_lens = encode_batch(model, [torch.from_numpy(data.load(sorted(data.num_frames)[4]))])
+    ours = beam_search(model, enc, enc_lens, DecodeConfig(beam_size=4, ctc_weight=0.3, lm_weight=0.5), lm=lm)[0][0]
+    scorers = {"decoder": model.decoder, "ctc": CTCPrefixScorer(ctc=model.ctc, eos=model.eos), "lm": lm.lm,
+               "length_bonus": LengthBonus(tokenizer.vocab_size)}
+    weights = {"decoder": 0.7, "ctc": 0.3, "lm": 0.5, "length_bonus": 0.0}
+    espnet = BatchBeamSearch(scorers=scorers, weights=weights, beam_size=4, vocab_size=tokenizer.vocab_size,
+                             sos=model.sos, eos=model.eos, token_list=tokenizer.tokens, pre_beam_score_key="full")
+    with torch.no_grad():
+        theirs = espnet(x=enc[0], maxlenratio=0.0, minlenratio=0.0)[0]
+    assert ours.tokens == [int(t) for t in theirs.yseq[1:-1]]
+    assert ours.score == pytest.approx(float(theirs.score), abs=1e-3)
+    assert tokenizer.decode(ours.tokens).startswith("bin blue at")  # the LM's sentence shows through
 
 
 def test_an_lm_over_other_tokens_is_refused_by_decoding(grid_aligned, learnt, tmp_path):

@@ -133,7 +133,7 @@ def test_fusion_finds_espnets_1best_and_score(lm_type, grid_aligned, learnt):
     assert tokenizer.decode(ours.tokens).startswith("bin blue at")  # the LM's sentence shows through
 
 
-def test_an_lm_over_other_tokens_is_refused_by_decoding(grid_aligned, learnt, tmp_path):
+def test_an_lm_over_other_tokens_or_an_asr_exp_as_lm_is_refused_by_decoding(grid_aligned, learnt, tmp_path):
     other = tmp_path / "other"
     shutil.copytree(learnt["seq_rnn"], other)
     tokens = (other / "tokens.txt").read_text().splitlines()
@@ -141,6 +141,8 @@ def test_an_lm_over_other_tokens_is_refused_by_decoding(grid_aligned, learnt, tm
     (other / "tokens.txt").write_text("\n".join(tokens) + "\n")
     with pytest.raises(AsrkitError, match=r"other/tokens\.txt: the LM's \d+ tokens are not the ASR model's .* line 3"):
         decode_data_dir(grid_aligned["asr"], grid_aligned["data"], DecodeConfig(lm=str(other)))
+    with pytest.raises(AsrkitError, match=r"config\.yaml: kind: asr; this needs a lm exp dir"):
+        decode_data_dir(grid_aligned["asr"], grid_aligned["data"], DecodeConfig(lm=str(grid_aligned["asr"])))
 
 
 def test_an_unknown_token_is_an_error_naming_its_line_or_mapped_with_unk(grid_aligned, tmp_path):

@@ -34,7 +34,7 @@ from asrkit.asr.model import ASRModel
 from asrkit.data.features import FbankConfig
 from asrkit.data.tokens import Tokenizer
 from asrkit.errors import AsrkitError
-from asrkit.expdir import fbank_config, load_asr, load_lm
+from asrkit.expdir import fbank_config, load_asr, load_lm, read_config
 from asrkit.lm.model import LanguageModel
 from asrkit.progress import make_progress
 
@@ -91,6 +91,7 @@ def fusion_lm(config: DecodeConfig, tokenizer: Tokenizer) -> LanguageModel | Non
     """The LM exp dir a decode config names (None when it names none); its token list must be the ASR model's."""
     if not config.lm:
         return None
+    read_config(config.lm, "lm")  # an LM exp dir at all, before its tokens are compared
     lm_tokens = Tokenizer.from_dir(config.lm)
     if lm_tokens.tokens != tokenizer.tokens:
         differ = next((i for i, (a, b) in enumerate(zip(lm_tokens.tokens, tokenizer.tokens)) if a != b),

@@ -7,10 +7,12 @@ from typing import Optional
 import typer
 
 from asrkit.cliapp import make_app
+from asrkit.lm.cli import app as lm_app
 from asrkit.tts.cli import app as tts_app
 
 app = make_app("Speech recognition in the Kaldi/ESPnet recipe style. Stages exchange Kaldi data dirs and an exp/ dir.")
 app.add_typer(tts_app, name="tts")
+app.add_typer(lm_app, name="lm")
 
 ExistingDir = typer.Argument(..., exists=True, file_okay=False, help="Kaldi-style data dir.")
 
@@ -153,7 +155,8 @@ def decode(
     exp_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="Trained experiment dir."),
     data_dir: Path = ExistingDir,
     out_dir: Path = typer.Argument(..., help="Decode dir: gets text, token, score, confidence, ctm (+ <k>best_recog/)."),
-    config: Optional[Path] = typer.Option(None, exists=True, help="Decoding YAML (beam_size, ctc_weight, ...)."),
+    config: Optional[Path] = typer.Option(None, exists=True, help="Decoding YAML (beam_size, ctc_weight, ...; lm and "
+                                                                  "lm_weight: shallow fusion with an LM exp dir)."),
     model: str = typer.Option("valid.acc.ave.pth", help="Model file inside EXP_DIR."),
     nj: int = typer.Option(1, min=1),
     job: Optional[int] = typer.Option(None, min=1, help="Decode only this job's share, into OUT_DIR/logdir/output.JOB "
@@ -246,7 +249,8 @@ def transcribe(
     model: Path = typer.Argument(..., exists=True, help="Trained exp dir, or a pack (`asrkit pack`'s .zip)."),
     audio: list[Path] = typer.Argument(..., help="Audio files: anything libsndfile or ffmpeg reads, at any rate."),
     config: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
-                                          help="Decoding YAML (default: the pack's decode.yaml, else the defaults)."),
+                                          help="Decoding YAML (default: the pack's decode.yaml, else the defaults); "
+                                               "its lm: fuses an LM exp dir."),
     json: bool = typer.Option(False, "--json", help="One JSON object per file: text, confidence, token times "
                                                     "and each window's n-best with scores."),
     window: float = typer.Option(30.0, min=1.0, help="Seconds decoded at once; longer files are cut into windows."),
@@ -280,7 +284,8 @@ def pack(
     out_zip: Path = typer.Argument(..., help="Pack to write (.zip)."),
     model: str = typer.Option("valid.acc.ave.pth", help="Model file inside EXP_DIR."),
     decode_config: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
-                                                 help="Decoding YAML that `asrkit transcribe` uses by default."),
+                                                 help="Decoding YAML that `asrkit transcribe` uses by default "
+                                                      "(without lm: a pack carries no LM)."),
 ):
     """One zip with what the model needs to run elsewhere: config, model, tokens, CMVN, fbank config, versions and a
     README (training data, WER of the exp dir's scored decode dirs). `asrkit transcribe OUT_ZIP audio...` reads it."""

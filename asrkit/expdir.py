@@ -1,12 +1,12 @@
 """Exp dirs: the one loader of what training leaves behind, for every stage and method that uses a trained model.
 
 An exp dir stands on its own (it never points back at the data it was trained on):
-    config.yaml        the resolved training config; `kind:` names what it holds (asr, tts; later tle, avsr)
+    config.yaml        the resolved training config; `kind:` names what it holds (asr, tts, lm; later tle, avsr)
     tokens.txt, token_type (+ bpe.model)   its token dir (as `asrkit tokens` writes one)
     cmvn.npz           asr: global CMVN of the training features (absent: the model normalises nothing)
     fbank.yaml         asr: the features the model reads (`asrkit fbank --config`)
     stats.npz          tts: target statistics (mel, pitch, energy)
-    <model file>       asr: valid.acc.ave.pth, tts: valid.loss.ave.pth (n-best average), or any <N>epoch.pth;
+    <model file>       asr: valid.acc.ave.pth, tts and lm: valid.loss.ave.pth (n-best average), or any <N>epoch.pth;
                        with `save_frozen: false` only the trained tensors: the rest comes from config's init_param
 Decoding, alignment, TTS evaluation, interop and the methods load models here; none of them imports a trainer.
 """
@@ -23,8 +23,8 @@ from asrkit.errors import AsrkitError
 
 # Per model kind: the valid stat that ranks epochs for the n-best average, whether higher is better, and the average's
 # file name (named after that stat), what training leaves as "the" model. A new kind is one more row here.
-RANKING = {"asr": ("acc", True), "tts": ("loss", False)}
-MODEL_FILES = {"asr": "valid.acc.ave.pth", "tts": "valid.loss.ave.pth"}
+RANKING = {"asr": ("acc", True), "tts": ("loss", False), "lm": ("loss", False)}
+MODEL_FILES = {"asr": "valid.acc.ave.pth", "tts": "valid.loss.ave.pth", "lm": "valid.loss.ave.pth"}
 
 
 def read_config(exp_dir: Path, kind: str | None = None) -> dict:
@@ -99,6 +99,17 @@ def load_tts(exp_dir: Path, model_file: str | None = None):
     model = TTSModel(config, tokens.vocab_size, dict(np.load(Path(exp_dir) / "stats.npz")))
     load_weights(model, exp_dir, raw, model_file)
     return model.eval(), tokens, config
+
+
+def load_lm(exp_dir: Path, model_file: str | None = None):
+    """A trained LM exp dir's (`asrkit lm train`) language model (eval mode) and tokenizer."""
+    from asrkit.lm.model import LanguageModel
+
+    config = read_config(exp_dir, "lm")
+    tokens = Tokenizer.from_dir(exp_dir)
+    model = LanguageModel(config["lm"], config["lm_conf"], tokens.vocab_size, f"{Path(exp_dir) / 'config.yaml'}")
+    load_weights(model, exp_dir, config, model_file)
+    return model.eval(), tokens
 
 
 def load_weights(model, exp_dir: Path, config: dict, model_file: str | None = None):

@@ -21,6 +21,7 @@ import torch
 import yaml
 
 import asrkit
+from asrkit.asr.decoding import load_decode_config
 from asrkit.errors import AsrkitError
 from asrkit.expdir import MODEL_FILES, load_asr, model_path, read_config
 from asrkit.fileio import atomic_path
@@ -36,6 +37,9 @@ def write_pack(exp_dir: Path, out_zip: Path, model_file: str | None = None, deco
     exp_dir = Path(exp_dir)
     config = read_config(exp_dir, "asr")
     model = model_path(exp_dir, "asr", model_file)
+    if decode_config is not None and load_decode_config(decode_config).lm:
+        raise AsrkitError(f"{decode_config}: names an LM (lm:), which a pack does not carry; pack a decode config "
+                          f"without it")
     for name in REQUIRED[:-1]:
         if not (exp_dir / name).is_file():
             raise AsrkitError(f"{exp_dir / name}: missing; cannot pack {exp_dir}")

@@ -3,7 +3,10 @@
 espnet2's BeamSearch decodes one utterance at a time. Here every decoder step scores all beams of all
 utterances in one forward pass, with espnet's vectorised CTC prefix scorer (CTCPrefixScoreTH), which
 is what makes decoding a test set fast on CPU. The score of a hypothesis is the usual
-    (1 - ctc_weight) * log p_att + ctc_weight * log p_ctc-prefix + length_bonus * length.
+    (1 - ctc_weight) * log p_att + ctc_weight * log p_ctc-prefix + lm_weight * log p_lm + length_bonus * length,
+the LM term being shallow fusion with an LM exp dir (`asrkit lm train`, asrkit/lm/) when the config names one: the
+LM scores the same batched hypotheses in the same step, its state following each hypothesis as the decoder cache
+does (ESPnet's semantics: the LM is a full scorer, so it counts in the pre-beam and scores <eos> too).
 Search stops per utterance with ESPnet's end detection (maxlenratio 0) or at its maximum length.
 It follows espnet2's BatchBeamSearch step for step, so both toolkits find the same 1-best: CTC scores only the
 pre-beam (1.5 x beam) best tokens by attention score when the vocabulary is larger, and at the maximum length every
@@ -21,6 +24,7 @@ from asrkit.asr.decred import check_decode_options, output_weights
 from asrkit.asr.incremental_decoder import IncrementalDecoder
 from asrkit.asr.model import ASRModel
 from asrkit.config import load_config
+from asrkit.lm.model import LanguageModel
 
 NEG_INF = float("-inf")
 PRE_BEAM_RATIO = 1.5  # espnet's BeamSearch default
@@ -37,6 +41,8 @@ class DecodeConfig:
     batch_size: int = 16  # utterances decoded together in one forward pass per step
     decred_logits: str = "final"  # final layer, or mean or weighted of DeCRED heads and final (asr/decred.py)
     decred_weights: list[float] = field(default_factory=list)  # weighted: one per head, then final; []: training's
+    lm: str = ""  # LM exp dir (`asrkit lm train` on the ASR model's tokens) fused into the score; "": no LM
+    lm_weight: float = 1.0  # weight of the LM's log-prob when `lm` is set (espnet2's default; at 0 the LM runs idle)
 
 
 @dataclass
@@ -68,9 +74,10 @@ def end_detected(ended: list[Hypothesis], step: int, window: int = 3, margin: fl
 
 @torch.no_grad()
 def beam_search(model: ASRModel, enc: torch.Tensor, enc_lens: torch.Tensor, config: DecodeConfig,
-                ctc_log_probs: torch.Tensor | None = None) -> list[list[Hypothesis]]:
+                ctc_log_probs: torch.Tensor | None = None, lm: LanguageModel | None = None) -> list[list[Hypothesis]]:
     """Decode encoder outputs enc (B, T, D); returns the n-best list of each utterance, best first.
-    ctc_log_probs: model.ctc.log_softmax(enc) when the caller has it already (it is not changed)."""
+    ctc_log_probs: model.ctc.log_softmax(enc) when the caller has it already (it is not changed).
+    lm: the LM of config.lm (loaded once by the caller, eval mode, on enc's device), fused with config.lm_weight."""
     batch, beam, vocab, eos = enc.size(0), config.beam_size, model.vocab_size, model.eos
     minlens, maxlens = max_lengths(enc_lens, config)
     decoder = IncrementalDecoder(model, enc, (~make_pad_mask(enc_lens, maxlen=enc.size(1)))[:, None, :], beam)
@@ -78,7 +85,7 @@ def beam_search(model: ASRModel, enc: torch.Tensor, enc_lens: torch.Tensor, conf
     if use_ctc:
         log_probs = model.ctc.log_softmax(enc) if ctc_log_probs is None else ctc_log_probs.clone()
         ctc_scorer = CTCPrefixScoreTH(log_probs, enc_lens, 0, eos)
-    ctc_state, cache = None, None
+    ctc_state, cache, lm_state = None, None, None
     weights = output_weights(model.config.decred, config.decred_logits, config.decred_weights)
     pre_beam = int(PRE_BEAM_RATIO * beam)
 
@@ -92,6 +99,9 @@ def beam_search(model: ASRModel, enc: torch.Tensor, enc_lens: torch.Tensor, conf
     for step in range(max(maxlens)):
         att_logp, cache = decoder.step(yseq, cache, weights)
         token_scores = (1 - config.ctc_weight) * att_logp + config.length_bonus
+        if lm is not None:
+            lm_logp, lm_state = lm.step(yseq, lm_state)
+            token_scores = token_scores + config.lm_weight * lm_logp
         if use_ctc:
             scoring_ids = token_scores.topk(pre_beam, dim=1)[1] if pre_beam < vocab else None
             ctc_local, ctc_full_state = ctc_scorer(yseq, ctc_state, scoring_ids)
@@ -103,6 +113,8 @@ def beam_search(model: ASRModel, enc: torch.Tensor, enc_lens: torch.Tensor, conf
         rows = (batch_offsets + prev_beam).view(-1)
         yseq = torch.cat([yseq[rows], tokens.view(-1, 1)], dim=1)
         cache = [c[rows] for c in cache]
+        if lm is not None:
+            lm_state = lm.select(lm_state, rows)
         if use_ctc:
             ctc_state = ctc_scorer.index_select_state(ctc_full_state, top_ids)
         at_maxlen = [step + 1 >= maxlen for maxlen in maxlens]

@@ -13,12 +13,14 @@ counted, as SRILM counts OOVs; nothing is mapped to `<unk>`.
 
 Files: OUT/summary.json (the figures and counts), OUT/oov (`uttid token`: each excluded utterance and its first
 token outside the list). OUT defaults to EXP/ilm_ppl/<set>, <set> being the data dir of a `text` file (else the
-file's name); `asrkit results` gathers EXP/ilm_ppl/*/summary.json into RESULTS.md.
+file's name); `asrkit results` gathers EXP/ilm_ppl/*/summary.json into RESULTS.md. The reporting (perplexity_report,
+figures) is any token scorer's: `asrkit lm ppl` (asrkit/lm/ppl.py) writes the same summary for an external LM.
 """
 
 import json
 import math
 from pathlib import Path
+from typing import Callable
 
 import torch
 from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
@@ -28,30 +30,18 @@ from espnet.nets.pytorch_backend.transformer.mask import subsequent_mask
 from asrkit.asr.batching import pad
 from asrkit.asr.incremental_decoder import pre_norm_layers
 from asrkit.asr.model import IGNORE_ID, ASRModel
-from asrkit.data.datadir import read_dict, write_table
+from asrkit.data.datadir import write_table
 from asrkit.data.tokens import Tokenizer
 from asrkit.errors import AsrkitError
 from asrkit.fileio import atomic_write
+from asrkit.lm.text import known_ids, read_sentences
 from asrkit.progress import make_progress
 from asrkit.scoring import ILM_DIR
 
 
-def default_out_dir(exp_dir: Path, text: Path) -> Path:
-    """EXP/ilm_ppl/<set>: data/test/text gives `test`, lm/other.txt gives `other`."""
-    return Path(exp_dir) / ILM_DIR / (text.parent.name if text.name == "text" else text.stem)
-
-
-def read_token_ids(text: Path, tokenizer: Tokenizer) -> tuple[dict[str, list[int]], dict[str, str]]:
-    """uttid -> token ids of a Kaldi text file, and uttid -> first token outside the list (those are excluded)."""
-    utts, oov = {}, {}
-    for uttid, words in read_dict(text, allow_empty_value=True).items():
-        tokens = tokenizer.text_to_tokens(words)
-        ids = [tokenizer.token_to_id.get(token, tokenizer.unk) for token in tokens]
-        if tokenizer.unk in ids:
-            oov[uttid] = tokens[ids.index(tokenizer.unk)]
-        else:
-            utts[uttid] = ids
-    return utts, oov
+def default_out_dir(exp_dir: Path, text: Path, subdir: str = ILM_DIR) -> Path:
+    """EXP/<subdir>/<set>: data/test/text gives `test`, lm/other.txt gives `other`."""
+    return Path(exp_dir) / subdir / (text.parent.name if text.name == "text" else text.stem)
 
 
 def ilm_logits(model: ASRModel, ys_in: torch.Tensor, ys_in_lens: torch.Tensor):
@@ -88,19 +78,27 @@ def ilm_nll(model: ASRModel, utts: list[list[int]]) -> dict[str, torch.Tensor]:
 @torch.no_grad()
 def ilm_perplexity(model: ASRModel, tokenizer: Tokenizer, text: Path, out_dir: Path, batch_size: int = 32) -> dict:
     """Score TEXT with the model's ILM (model in eval mode); writes OUT/summary.json (and OUT/oov) and returns it."""
-    utts, oov = read_token_ids(text, tokenizer)
+    utts, oov = known_ids(read_sentences(text), tokenizer)
+    return perplexity_report(lambda batch: ilm_nll(model, batch), utts, oov, text, out_dir, batch_size, "ilm-ppl")
+
+
+def perplexity_report(nll: Callable[[list[list[int]]], dict[str, torch.Tensor]], utts: dict[str, list[int]],
+                      oov: dict[str, str], text: Path, out_dir: Path, batch_size: int, what: str) -> dict:
+    """The perplexity figures of every output of a scorer on utts (uttid -> token ids), in length-sorted batches:
+    nll(batch) gives each output's total NLL per utterance over its tokens and <eos>. oov (uttid -> first token
+    outside the list) are the excluded utterances. Writes OUT/summary.json (and OUT/oov) and returns the summary."""
     if not utts:
         raise AsrkitError(f"{text}: no utterance to score ({len(oov)} with tokens outside the model's token list)")
     order = sorted(utts, key=lambda u: (-len(utts[u]), u))
-    nll = {name: [] for name in output_names(model)}
+    totals = {}
     with make_progress() as progress:
-        task = progress.add_task("ilm-ppl", total=len(order), status="")
+        task = progress.add_task(what, total=len(order), status="")
         for start in range(0, len(order), batch_size):
             batch = order[start : start + batch_size]
-            for name, values in ilm_nll(model, [utts[u] for u in batch]).items():
-                nll[name] += values.tolist()
+            for name, values in nll([utts[u] for u in batch]).items():
+                totals.setdefault(name, []).extend(values.tolist())
             progress.update(task, advance=len(batch))
-    summary = _summary(text, [len(utts[u]) + 1 for u in order], nll, len(oov))
+    summary = _summary(text, [len(utts[u]) + 1 for u in order], totals, len(oov))
     with atomic_write(Path(out_dir) / "summary.json") as f:
         json.dump(summary, f, indent=2)
         f.write("\n")
@@ -119,12 +117,12 @@ def _summary(text: Path, lengths: list[int], nll: dict[str, list[float]], oov_co
             "perplexity": perplexity}
 
 
-def figures(summary: dict) -> list[tuple[str, float, str]]:
-    """The summary as (name, value, unit) figures, one per stdout line."""
-    lines = [("ilm_utterances", summary["utterances"], "utts"),
-             ("ilm_oov_utterances", summary["oov_utterances"], "utts"),
-             ("ilm_tokens", summary["tokens"], "tokens")]
+def figures(summary: dict, prefix: str = "ilm") -> list[tuple[str, float, str]]:
+    """The summary as (name, value, unit) figures, one per stdout line, named <prefix>_..."""
+    lines = [(f"{prefix}_utterances", summary["utterances"], "utts"),
+             (f"{prefix}_oov_utterances", summary["oov_utterances"], "utts"),
+             (f"{prefix}_tokens", summary["tokens"], "tokens")]
     for name, ppl in summary["perplexity"].items():
-        lines += [(f"ilm_ppl_{name}_mean", round(ppl["mean"], 3), "ppl"),
-                  (f"ilm_ppl_{name}_corpus", round(ppl["corpus"], 3), "ppl")]
+        lines += [(f"{prefix}_ppl_{name}_mean", round(ppl["mean"], 3), "ppl"),
+                  (f"{prefix}_ppl_{name}_corpus", round(ppl["corpus"], 3), "ppl")]
     return lines

@@ -1,7 +1,8 @@
 """What a trained model says about some features: the n-best, a confidence, and the 1-best's token times.
 
-A Recognizer is a loaded exp dir (model, tokenizer, the features it reads) and a decode config. For each input it
-runs the batched joint CTC/attention beam search (asrkit/asr/decoding.py), then CTC-force-aligns the 1-best against
+A Recognizer is a loaded exp dir (model, tokenizer, the features it reads), a decode config and the LM that config
+fuses (its `lm:`, loaded once here; its tokens must be the model's). For each input it runs the batched joint
+CTC/attention beam search (asrkit/asr/decoding.py), then CTC-force-aligns the 1-best against
 the encoder output (torchaudio's forced_align, the aligner of `asrkit tts align` too):
 
 - token times: each 1-best token's span of encoder frames, in seconds: frame i starts at
@@ -33,7 +34,8 @@ from asrkit.asr.model import ASRModel
 from asrkit.data.features import FbankConfig
 from asrkit.data.tokens import Tokenizer
 from asrkit.errors import AsrkitError
-from asrkit.expdir import fbank_config, load_asr
+from asrkit.expdir import fbank_config, load_asr, load_lm, read_config
+from asrkit.lm.model import LanguageModel
 from asrkit.progress import make_progress
 
 
@@ -85,18 +87,36 @@ def subsampling_factor(model: ASRModel) -> int:
     return math.prod(step for _, step in slices)
 
 
+def fusion_lm(config: DecodeConfig, tokenizer: Tokenizer) -> LanguageModel | None:
+    """The LM exp dir a decode config names (None when it names none); its token list must be the ASR model's."""
+    if not config.lm:
+        return None
+    read_config(config.lm, "lm")  # an LM exp dir at all, before its tokens are compared
+    lm_tokens = Tokenizer.from_dir(config.lm)
+    if lm_tokens.tokens != tokenizer.tokens:
+        differ = next((i for i, (a, b) in enumerate(zip(lm_tokens.tokens, tokenizer.tokens)) if a != b),
+                      min(len(lm_tokens.tokens), len(tokenizer.tokens)))
+        raise AsrkitError(f"{Path(config.lm) / 'tokens.txt'}: the LM's {lm_tokens.vocab_size} tokens are not the ASR "
+                          f"model's {tokenizer.vocab_size} (first difference at line {differ + 1}); train the LM on the "
+                          f"model's token dir")
+    return load_lm(config.lm)[0]
+
+
 @dataclass
 class Recognizer:
     model: ASRModel  # a trained model in eval mode
     tokenizer: Tokenizer  # its token list
     features: FbankConfig  # the features it reads (EXP/fbank.yaml)
     config: DecodeConfig  # beam search options
+    lm: LanguageModel | None = None  # the LM of config.lm (shallow fusion), on the model's device; None: no LM
 
     @classmethod
     def from_exp_dir(cls, exp_dir: Path, config: DecodeConfig | None = None, model_file: str | None = None):
-        """An exp dir's model (model_file, default valid.acc.ave.pth) with a decode config (default: the defaults)."""
+        """An exp dir's model (model_file, default valid.acc.ave.pth) with a decode config (default: the defaults)
+        and the LM it names."""
         model, tokenizer = load_asr(Path(exp_dir), model_file)
-        return cls(model, tokenizer, fbank_config(exp_dir), config or DecodeConfig())
+        config = config or DecodeConfig()
+        return cls(model, tokenizer, fbank_config(exp_dir), config, fusion_lm(config, tokenizer))
 
     @property
     def frame_seconds(self) -> float:
@@ -112,7 +132,7 @@ class Recognizer:
                 raise AsrkitError(f"{name}: {len(f)} feature frames are too short for the model (it needs {limit})")
         enc, enc_lens = encode_batch(self.model, [torch.from_numpy(np.asarray(f, dtype=np.float32)) for f in feats])
         log_probs = self.model.ctc.log_softmax(enc)
-        hyps = beam_search(self.model, enc, enc_lens, self.config, log_probs)
+        hyps = beam_search(self.model, enc, enc_lens, self.config, log_probs, self.lm)
         return [self._recognition(nbest, lp[:n]) for nbest, lp, n in zip(hyps, log_probs, enc_lens.tolist())]
 
     def recognize_set(self, data: FeatureSet, utts: list[str]) -> dict[str, Recognition]:

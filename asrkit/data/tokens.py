@@ -62,6 +62,12 @@ class Tokenizer:
     def encode(self, text: str) -> list[int]:
         return [self.token_to_id.get(t, self.unk) for t in self.text_to_tokens(text)]
 
+    def encode_checked(self, text: str) -> tuple[list[int], str | None]:
+        """encode(text), and its first token outside the list (or `<unk>` itself): None when every token is known."""
+        tokens = self.text_to_tokens(text)
+        ids = [self.token_to_id.get(t, self.unk) for t in tokens]
+        return ids, tokens[ids.index(self.unk)] if self.unk in ids else None
+
     def ids_to_tokens(self, ids) -> list[str]:
         specials = {0, self.sos_eos}
         return [self.tokens[i] for i in ids if i not in specials]

@@ -1,0 +1,118 @@
+"""`asrkit lm train`: a language model over an ASR model's tokens on a text, by the shared training loop.
+
+exp/<name>/ holds config.yaml (resolved, `kind: lm`), the token dir's files (tokens.txt, token_type, bpe.model: the
+ASR model's, copied from TOKEN_DIR, a token dir or an ASR exp dir) and what the loop (asrkit/train/loop.py) writes:
+checkpoint.pth, <N>epoch.pth for the n-best epochs by valid loss, valid.loss.ave.pth (their average), train.log and
+images/loss.png. Validation: the --valid text, else the last `valid_lines` sentences of TEXT (held out of training).
+One process: a small LM on a domain's text trains in minutes on a CPU.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from asrkit.asr.batching import bucket_batches
+from asrkit.config import load_config
+from asrkit.data.tokens import Tokenizer, copy_token_dir
+from asrkit.errors import AsrkitError, ConfigError
+from asrkit.fileio import atomic_write
+from asrkit.lm.model import LanguageModel
+from asrkit.lm.text import read_sentences, training_ids
+from asrkit.train.distributed import Distributed
+from asrkit.train.loop import seed_everything, set_up_logging, train_loop
+from asrkit.train.params import absolute_sources
+
+log = logging.getLogger("asrkit.lm")
+
+
+@dataclass
+class LMTrainConfig:
+    lm: str = "seq_rnn"  # espnet2 LM class (ESPnet's `lm:`): seq_rnn (SequentialRNNLM) or transformer (TransformerLM)
+    lm_conf: dict = field(default_factory=dict)  # that class's arguments, e.g. seq_rnn: unit, nlayers, rnn_type
+    kind: str = "lm"  # what the exp dir holds, for the exp-dir loader (asrkit/expdir.py)
+    seed: int = 0  # seeds model initialisation, and with the epoch number each epoch's batch order and dropout
+    max_epoch: int = 20  # epochs to train (a resumed run continues up to it)
+    batch_tokens: int = 4000  # cap on padded tokens per batch (longest sentence + 1, x batch size)
+    lr: float = 0.002  # Adam's peak learning rate, reached at the end of the warm-up
+    weight_decay: float = 0.0  # Adam's L2 weight decay
+    warmup_steps: int = 200  # optimizer steps of espnet2's WarmupLR linear warm-up (then decay as step^-0.5)
+    grad_clip: float = 5.0  # cap on the global L2 norm of the gradients of each step
+    keep_nbest: int = 3  # epochs (best by valid loss) whose snapshots are kept and averaged
+    valid_lines: int = 100  # without --valid: the last sentences of TEXT held out to validate
+    freeze_param: list = field(default_factory=list)  # parameter-name prefixes left untrained (asrkit/train/params.py)
+    init_param: list = field(default_factory=list)  # "src_file:src_key:dst_key:exclude_keys" entries to start from
+    save_frozen: bool = True  # false: checkpoints hold only trainable tensors, the frozen ones come from init_param
+    inputs: dict = field(default_factory=dict)  # filled in the exp dir's copy: where the text came from
+
+    @classmethod
+    def load(cls, path) -> "LMTrainConfig":
+        config = load_config(cls, path, "LM training")
+        config.init_param = absolute_sources(config.init_param)
+        if config.kind != "lm":
+            raise ConfigError(f"{path}: kind: {config.kind}; `asrkit lm train` trains lm models")
+        return config
+
+
+@dataclass
+class LMInputs:
+    text: Path  # data dir or Kaldi text (or, with plain, one sentence per line) to train on
+    token_dir: Path  # the ASR model's token dir, or its exp dir
+    valid: Path | None = None  # text to validate on (same format); None: TEXT's last valid_lines sentences
+    plain: bool = False  # text and valid are plain text, one sentence per line
+    unk: bool = False  # map tokens outside the token list to <unk> (else: an error naming the line)
+
+
+def prepare_exp_dir(exp_dir: Path, config_file: Path, inputs: LMInputs) -> LMTrainConfig:
+    """Copy the token list and the resolved config into the exp dir, so it stands on its own."""
+    exp_dir.mkdir(parents=True, exist_ok=True)
+    config = LMTrainConfig.load(config_file)
+    copy_token_dir(inputs.token_dir, exp_dir)
+    resolved = {**config.__dict__, "inputs": {k: str(v) for k, v in inputs.__dict__.items()}}
+    with atomic_write(exp_dir / "config.yaml") as f:
+        yaml.safe_dump(resolved, f, sort_keys=False)
+    return config
+
+
+def load_texts(inputs: LMInputs, tokenizer: Tokenizer, valid_lines: int) -> tuple[list[list[int]], list[list[int]]]:
+    """Train and valid sentences as token ids; sentences with unknown tokens as --unk says."""
+    train, mapped = training_ids(read_sentences(inputs.text, inputs.plain), tokenizer, inputs.token_dir, inputs.unk)
+    if inputs.valid is not None:
+        valid, valid_mapped = training_ids(read_sentences(inputs.valid, inputs.plain), tokenizer, inputs.token_dir,
+                                           inputs.unk)
+        mapped += valid_mapped
+    elif len(train) <= valid_lines:
+        raise AsrkitError(f"{inputs.text}: {len(train)} sentences leave none to train on after {valid_lines} for "
+                          f"validation (give --valid, or lower valid_lines)")
+    else:
+        train, valid = train[: len(train) - valid_lines], train[len(train) - valid_lines :]
+    if mapped:
+        log.info(f"{mapped} tokens outside {inputs.token_dir}/tokens.txt mapped to <unk>")
+    if not valid:
+        raise AsrkitError(f"{inputs.valid}: no sentence to validate on")
+    return train, valid
+
+
+def _batches(utts: list[list[int]], batch_tokens: int) -> list[list[list[int]]]:
+    lengths = {str(i): len(ids) + 1 for i, ids in enumerate(utts)}  # + <eos>
+    return [[utts[int(i)] for i in batch] for batch in bucket_batches(lengths, batch_tokens)]
+
+
+def train_lm(exp_dir: Path, config_file: Path, inputs: LMInputs, resume: bool = False) -> Path:
+    """Train as config_file says; returns the averaged model file."""
+    exp_dir = Path(exp_dir)
+    config = prepare_exp_dir(exp_dir, config_file, inputs)
+    set_up_logging(exp_dir / "train.log", is_main=True)
+    tokenizer = Tokenizer.from_dir(exp_dir)
+    train, valid = load_texts(inputs, tokenizer, config.valid_lines)
+    log.info(f"{len(train)} train / {len(valid)} valid sentences, {sum(map(len, train))} train tokens")
+    seed_everything(config.seed)
+    lm = LanguageModel(config.lm, config.lm_conf, tokenizer.vocab_size, str(config_file))
+    dist_env = Distributed(single=True)
+
+    def step(model, batch: list[list[int]]) -> dict:
+        return model(*(t.to(dist_env.device) for t in lm.batch(batch)))
+
+    return train_loop(exp_dir, lm, config, step, _batches(train, config.batch_tokens),
+                      _batches(valid, config.batch_tokens), dist_env, config_file, resume)

@@ -19,11 +19,11 @@ import torch
 import yaml
 
 from asrkit.asr.model import ENCODERS
+from asrkit.config import save_config
 from asrkit.data.features import (
     FbankConfig,
     espnet_frontend,
     load_fbank_config,
-    save_fbank_config,
 )
 from asrkit.data.tokens import TOKEN_TYPE_FILE
 from asrkit.errors import AsrkitError
@@ -133,7 +133,7 @@ def import_espnet(config_yaml: Path, model_pth: Path, out_dir: Path) -> Path:
         if keys:
             copy_file(_resolve_path(espnet, keys, config_yaml), out_dir / target)
     # Every exp dir says which features its model reads: a model on precomputed features reads asrkit's fbank.
-    save_fbank_config(fbank or FbankConfig(n_mels=model["input_size"]), out_dir / "fbank.yaml")
+    save_config(fbank or FbankConfig(n_mels=model["input_size"]), out_dir / "fbank.yaml")
     _import_state(model_pth, model, len(tokens), out_dir)
     inputs = {"imported_from": str(config_yaml.resolve())}
     with atomic_write(out_dir / "config.yaml") as f:

@@ -28,7 +28,7 @@ TINY_VSR = {
               "video_frontend": {"height": 24, "width": 32, "channels": [4, 8], "blocks": 1, "temporal_kernel": 3},
               "encoder_type": "conformer",
               "encoder": {"output_size": 32, "attention_heads": 2, "num_blocks": 1, "linear_units": 64,
-                          "cnn_module_kernel": 7, "input_layer": "linear"},
+                          "cnn_module_kernel": 7, "input_layer": "linear", "rel_pos_type": "latest"},
               "decoder": {"attention_heads": 2, "linear_units": 64, "num_blocks": 1}},
 }
 

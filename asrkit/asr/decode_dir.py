@@ -2,8 +2,8 @@
 
 Input: DATA/feats.scp when the fbank stage ran (refused when DATA/fbank.yaml differs from EXP/fbank.yaml), else
 fbank computed now from DATA/wav.scp with EXP/fbank.yaml; a lip-reading model (`frontend: video_roi`) reads
-DATA/roi.scp (refused when DATA/roi.yaml differs from EXP/roi.yaml). Job J of N decodes the J-th contiguous share of the sorted
-utterance ids (asrkit/data/features.py job_share), as the fbank jobs split them.
+DATA/roi.scp (refused when DATA/roi.yaml differs from EXP/roi.yaml). Job J of N decodes the J-th contiguous share
+of the sorted utterance ids (asrkit/data/features.py job_share), as the fbank jobs split them.
 
 A decode dir holds Kaldi-style tables, sorted by utterance id (LC_ALL=C):
     text         uttid transcript (the 1-best; an empty transcript is the bare uttid)

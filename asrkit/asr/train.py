@@ -2,9 +2,10 @@
 
 exp/<name>/ holds config.yaml (resolved, `kind: asr`), the token dir's files (tokens.txt, token_type, bpe.model),
 cmvn.npz, fbank.yaml (TRAIN_DATA's, as merge-fbank wrote it; a lip-reading model, `frontend: video_roi`, trains on
-DATA/roi.scp and keeps roi.yaml instead, without CMVN: the ROI stage normalises), and what the loop (asrkit/train/loop.py) writes:
-checkpoint.pth, <N>epoch.pth for the n-best epochs by valid accuracy, valid.acc.ave.pth (their average), train.log
-and images/{loss,acc}.png. Under torchrun, or as one rank per `srun` task, the same command trains with DDP.
+DATA/roi.scp and keeps roi.yaml instead, without CMVN: the ROI stage normalises), and what the loop
+(asrkit/train/loop.py) writes: checkpoint.pth, <N>epoch.pth for the n-best epochs by valid accuracy,
+valid.acc.ave.pth (their average), train.log and images/{loss,acc}.png. Under torchrun, or as one rank per `srun`
+task, the same command trains with DDP.
 """
 
 import logging

@@ -30,7 +30,7 @@ from asrkit.data.datadir import (
     read_dict,
     write_table,
 )
-from asrkit.fileio import atomic_path, atomic_write
+from asrkit.fileio import atomic_path
 from asrkit.progress import progress_bar
 
 

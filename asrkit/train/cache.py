@@ -11,8 +11,9 @@ J-th contiguous share of the sorted utterance ids and writes, in the cache dir,
     output.J.scp                        written last: its presence marks a finished job
 A merge gathers them into feats.scp and utt2num_frames (so the cache dir reads like a data dir's features) and
 key. The key is the sha256 of what the outputs depend on: for an ASR exp dir's encoder, the model file, config.yaml,
-cmvn.npz and fbank.yaml (roi.yaml for a lip-reading model, whose inputs are DATA/roi.scp's mouth-ROI frames). A job whose scp holds the same utterances under the same key is skipped; a changed model
-file recomputes it, and a merge refuses jobs made by another model.
+cmvn.npz and fbank.yaml (roi.yaml for a lip-reading model, whose inputs are DATA/roi.scp's mouth-ROI frames). A job
+whose scp holds the same utterances under the same key is skipped; a changed model file recomputes it, and a merge
+refuses jobs made by another model.
 """
 
 import dataclasses

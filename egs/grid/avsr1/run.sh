@@ -3,7 +3,7 @@
 #   1. data (../asr1/local/data.sh: 900 train / 50 dev / 50 test, with video.scp) and video checks
 #   2. mouth-ROI features (asrkit video-roi, conf/roi.yaml): data/<set>/roi.scp
 #   3. word token list
-#   4. VSR encoder pretraining (asrkit train, conf/train_vsr.yaml: 3-D conv + ResNet front-end, Conformer, CTC/attention)
+#   4. VSR encoder pretraining (asrkit train, conf/train_vsr.yaml: 3-D conv + ResNet front-end, Conformer)
 #   5. VSR decoding alone (asrkit decode) and scoring
 #   6. encoder outputs cached for the LLM stages: this VSR encoder's and ../asr1's audio encoder's, every set
 set -euo pipefail
@@ -73,7 +73,7 @@ fi
 if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
   log "Stage 6: encoder outputs of ${vsr_exp} and ${asr_exp} -> exp/encoder_cache/{vsr,asr}/<set>"
   if [ ! -f "${asr_exp}/valid.acc.ave.pth" ]; then
-    echo "run.sh: ${asr_exp}/valid.acc.ave.pth is absent: train it with ../asr1/run.sh, or name another asr exp dir with --asr_exp" >&2
+    echo "run.sh: ${asr_exp}/valid.acc.ave.pth is absent: train it (../asr1/run.sh) or name another: --asr_exp" >&2
     exit 1
   fi
   for dset in ${sets}; do

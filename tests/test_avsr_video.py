@@ -13,12 +13,14 @@ from conftest import shared_corpus
 from asrkit.asr.decode_dir import decode_data_dir
 from asrkit.asr.model import ASRModel, ModelConfig
 from asrkit.asr.train import Inputs, train
+from asrkit.asr.transcribe import load_recognizer
 from asrkit.avsr.roi import RoiConfig, video_roi
 from asrkit.avsr.vsr import VideoFrontend, VideoFrontendConfig, flops_per_frame
 from asrkit.data.datadir import read_dict, validate_data_dir
 from asrkit.data.grid import read_corpus, write_utterances
 from asrkit.data.tokens import build_token_list
-from asrkit.errors import ConfigError
+from asrkit.interop.espnet import export_espnet
+from asrkit.errors import AsrkitError, ConfigError
 from asrkit.train.cache import cache_encoder, load_cache
 
 SMALL_ROI = RoiConfig(width=32, height=24)  # the default crop scaled by 1/2: a tiny model reads it fast
@@ -98,7 +100,7 @@ def test_an_fbank_model_has_no_video_front_end():
     assert model.video_frontend is None and not any(k.startswith("video_frontend") for k in model.state_dict())
 
 
-def test_a_lip_reading_model_trains_decodes_and_caches_its_encoder(tmp_path, grid_data):
+def test_a_lip_reading_model_trains_decodes_and_caches_its_encoder_and_audio_only_commands_refuse_it(tmp_path, grid_data):
     video_roi(grid_data, tmp_path / "roi", SMALL_ROI)
     build_token_list(grid_data / "text", tmp_path / "tokens", "word")
     config = tmp_path / "train.yaml"
@@ -113,6 +115,9 @@ def test_a_lip_reading_model_trains_decodes_and_caches_its_encoder(tmp_path, gri
     cache = load_cache(tmp_path / "cache")
     assert all(n == 75 for n in cache.num_frames.values())  # one encoder frame per video frame (25 Hz)
     assert cache.load(sorted(cache.num_frames)[0]).shape == (75, 32)
+    for reads_audio in (lambda: export_espnet(exp, tmp_path / "espnet"), lambda: load_recognizer(exp)):
+        with pytest.raises(AsrkitError, match="reads video"):
+            reads_audio()
 
 
 def test_a_lip_reading_model_refuses_roi_features_of_another_size(tmp_path, grid_data):

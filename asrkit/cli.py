@@ -22,12 +22,15 @@ def validate_data(
     data_dir: Path = ExistingDir,
     check_audio: bool = typer.Option(False, help="Also open every audio file and check segment ends."),
     fs: Optional[int] = typer.Option(None, help="Expected sample rate (with --check-audio)."),
+    check_video: bool = typer.Option(False, help="Also decode every video of video.scp and check its frame count "
+                                                 "against its audio (25 fps, within 2 frames)."),
 ):
-    """Check a data dir against Kaldi's validate_data_dir.sh rules; prints FILE:LINE: problem lines."""
+    """Check a data dir against Kaldi's validate_data_dir.sh rules (and video.scp's files); prints FILE:LINE: problem
+    lines."""
     from asrkit.data.datadir import validate_data_dir
     from asrkit.errors import AsrkitError
 
-    problems = validate_data_dir(data_dir, check_audio=check_audio, fs=fs)
+    problems = validate_data_dir(data_dir, check_audio=check_audio, fs=fs, check_video=check_video)
     for problem in problems:
         typer.echo(problem, err=True)
     if problems:
@@ -95,10 +98,32 @@ def merge_fbank(
     nj: int = typer.Option(1, min=1),
 ):
     """Gather the fbank jobs' scps into DATA/feats.scp and DATA/utt2num_frames, their config into DATA/fbank.yaml."""
-    from asrkit.data.features import merge_fbank_jobs
+    from asrkit.data.features import merge_feature_jobs
 
-    count = merge_fbank_jobs(data_dir, feat_dir, nj)
+    count = merge_feature_jobs(data_dir, feat_dir, nj)
     typer.echo(f"merge-fbank: {data_dir}/feats.scp: {count} utterances")
+
+
+@app.command("video-roi")
+def video_roi(
+    data_dir: Path = ExistingDir,
+    roi_dir: Path = typer.Argument(..., help="Where the jobs' ark/scp go (raw_roi_<data>.JOB.*)."),
+    config: Optional[Path] = typer.Option(None, exists=True, help="YAML: crop_x, crop_y, crop_width, crop_height, "
+                                                                   "width, height, mean, std (asrkit/avsr/roi.py)."),
+    nj: int = typer.Option(1, min=1, help="Number of jobs the data is split into."),
+    job: Optional[int] = typer.Option(None, min=1, help="Compute only this job's share; run once more without --job "
+                                                        "to merge."),
+):
+    """Mouth-ROI features from DATA/video.scp: fixed crop, normalised, (frames, height*width) float32 per utterance.
+
+    A job already done with the same config is skipped; without --job, every job not done runs, then the merge into
+    DATA/roi.scp, DATA/utt2num_roi_frames and DATA/roi.yaml.
+    """
+    from asrkit.avsr.roi import RoiConfig, load_roi_config
+    from asrkit.avsr.roi import video_roi as run_video_roi
+
+    scp = run_video_roi(data_dir, roi_dir, load_roi_config(config) if config else RoiConfig(), nj=nj, job=job)
+    typer.echo(f"video-roi: wrote {scp}")
 
 
 @app.command("compute-cmvn")
@@ -127,11 +152,14 @@ def tokens(
 @app.command()
 def train(
     config: Path = typer.Option(..., exists=True, help="Training YAML."),
-    train_data: Path = typer.Option(..., exists=True, file_okay=False, help="Data dir with feats.scp and text."),
+    train_data: Path = typer.Option(..., exists=True, file_okay=False,
+                                    help="Data dir with feats.scp (roi.scp for a video_roi model) and text."),
     valid_data: Path = typer.Option(..., exists=True, file_okay=False),
     token_dir: Path = typer.Option(..., exists=True, file_okay=False,
                                    help="`asrkit tokens` output: tokens.txt, token_type (+ bpe.model)."),
-    cmvn: Path = typer.Option(..., exists=True, dir_okay=False, help="Global CMVN stats of the training data."),
+    cmvn: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
+                                        help="Global CMVN stats of the training fbank (required for fbank models; "
+                                             "video_roi models have none)."),
     exp_dir: Path = typer.Option(..., help="Experiment dir (ESPnet layout)."),
     resume: bool = typer.Option(False, help="Continue from EXP/checkpoint.pth if it exists."),
     init: Optional[Path] = typer.Option(None, exists=True,
@@ -140,7 +168,8 @@ def train(
 ):
     """Train the E-Branchformer + Transformer (+ DeCRED heads) CTC/attention model.
 
-    The features are TRAIN_DATA's feats.scp, made with TRAIN_DATA/fbank.yaml (merge-fbank writes it); the exp dir
+    The features are TRAIN_DATA's feats.scp, made with TRAIN_DATA/fbank.yaml (merge-fbank writes it), or for a
+    lip-reading model (`model.frontend: video_roi`) roi.scp and roi.yaml (`asrkit video-roi`); the exp dir
     keeps that config so decode can compute the same features from audio. Run under `torchrun --nproc_per_node N` for multi-process (DDP) training.
     """
     from asrkit.asr.train import Inputs
@@ -165,7 +194,7 @@ def decode(
     """Joint CTC/attention beam search, several utterances per forward pass; n-best, confidences, token times.
 
     Reads DATA/feats.scp when the fbank stage ran (refused when DATA/fbank.yaml differs from EXP/fbank.yaml);
-    otherwise computes fbank from DATA/wav.scp with EXP/fbank.yaml.
+    otherwise computes fbank from DATA/wav.scp with EXP/fbank.yaml. A lip-reading model reads DATA/roi.scp.
     """
     from asrkit.asr.decode_dir import decode_data_dir, write_decode_dir
     from asrkit.asr.decoding import DecodeConfig, load_decode_config
@@ -191,8 +220,9 @@ def cache_encoder(
     """Store the frozen encoder's outputs (EXP's model.encode, eval mode) over DATA as ark/scp, for training against.
 
     Reads DATA/feats.scp when the fbank stage ran (refused when made with another config than EXP/fbank.yaml),
-    otherwise computes fbank from DATA/wav.scp. A job done with the same model file (sha256 of it, EXP's config,
-    cmvn and fbank config) is skipped; without --job, every job not done runs, then the merge.
+    otherwise computes fbank from DATA/wav.scp; a lip-reading model reads DATA/roi.scp. A job done with the same
+    model file (sha256 of it, EXP's config, cmvn and fbank or ROI config) is skipped; without --job, every job not
+    done runs, then the merge.
     """
     from asrkit.train.cache import cache_encoder as run_cache
 

@@ -7,6 +7,7 @@ from typing import TypeVar
 import yaml
 
 from asrkit.errors import ConfigError
+from asrkit.fileio import atomic_write
 
 Config = TypeVar("Config")
 
@@ -37,3 +38,9 @@ def from_mapping(cls: type[Config], conf, where: str, what: str) -> Config:
     if required:
         raise ConfigError(f"{where}: missing {what} option(s): {', '.join(required)}")
     return cls(**conf)
+
+
+def save_config(config, path):
+    """A config dataclass as a YAML mapping, atomically (load_config reads it back equal)."""
+    with atomic_write(path) as f:
+        yaml.safe_dump(dataclasses.asdict(config), f, sort_keys=False)

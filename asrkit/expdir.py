@@ -5,6 +5,7 @@ An exp dir stands on its own (it never points back at the data it was trained on
     tokens.txt, token_type (+ bpe.model)   its token dir (as `asrkit tokens` writes one)
     cmvn.npz           asr: global CMVN of the training features (absent: the model normalises nothing)
     fbank.yaml         asr: the features the model reads (`asrkit fbank --config`)
+    roi.yaml           asr with `frontend: video_roi` (lip reading), instead: the mouth-ROI features it reads
     stats.npz          tts: target statistics (mel, pitch, energy)
     <model file>       asr: valid.acc.ave.pth, tts and lm: valid.loss.ave.pth (n-best average), or any <N>epoch.pth;
                        with `save_frozen: false` only the trained tensors: the rest comes from config's init_param
@@ -17,7 +18,7 @@ import torch
 import yaml
 
 from asrkit.config import from_mapping
-from asrkit.data.features import FbankConfig, load_fbank_config
+from asrkit.data.features import FBANK, FbankConfig, FeatureKind
 from asrkit.data.tokens import Tokenizer
 from asrkit.errors import AsrkitError
 
@@ -60,12 +61,31 @@ def model_path(exp_dir: Path, kind: str, model_file: str | None = None) -> Path:
     return path
 
 
-def fbank_config(exp_dir: Path) -> FbankConfig:
-    """The features an asr exp dir's model reads."""
-    path = Path(exp_dir) / "fbank.yaml"
+def feature_kind(config: dict) -> FeatureKind:
+    """The features an asr exp dir's model reads, by its config's model.frontend: fbank, or video ROI frames."""
+    if (config.get("model") or {}).get("frontend") == "video_roi":
+        from asrkit.avsr.roi import ROI
+
+        return ROI
+    return FBANK
+
+
+def feature_config(exp_dir: Path):
+    """The config of the features an asr exp dir's model reads: EXP/fbank.yaml (FbankConfig), or EXP/roi.yaml
+    (RoiConfig, asrkit/avsr/roi.py) for a `frontend: video_roi` model."""
+    kind = feature_kind(read_config(exp_dir, "asr"))
+    path = Path(exp_dir) / kind.config
     if not path.is_file():
         raise AsrkitError(f"{path}: missing; the exp dir does not say which features its model reads")
-    return load_fbank_config(path)
+    return kind.load_config(path)
+
+
+def fbank_config(exp_dir: Path) -> FbankConfig:
+    """The fbank an asr exp dir's model reads; a model that reads video is an error naming the exp dir."""
+    config = feature_config(exp_dir)
+    if not isinstance(config, FbankConfig):
+        raise AsrkitError(f"{exp_dir}: its model reads video (roi.yaml), not audio")
+    return config
 
 
 def build_asr(exp_dir: Path, config: dict | None = None):

@@ -79,7 +79,7 @@ def grid_aligned(tmp_path_factory) -> dict:
         FbankConfig,
         compute_cmvn_stats,
         compute_fbank_job,
-        merge_fbank_jobs,
+        merge_feature_jobs,
     )
     from asrkit.data.tokens import build_token_list
     from asrkit.tts.align import align_data_dir
@@ -88,7 +88,7 @@ def grid_aligned(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("grid")
     data = grid_data_dir(root / "data", 12)
     compute_fbank_job(data, root / "fbank", FbankConfig())
-    merge_fbank_jobs(data, root / "fbank", 1)
+    merge_feature_jobs(data, root / "fbank", 1)
     compute_cmvn_stats(data, root / "cmvn.npz")
     tokens = build_token_list(data / "text", root / "tokens", "char")
     (root / "asr.yaml").write_text(yaml.safe_dump(TINY_ASR))

@@ -7,11 +7,11 @@ from typer.testing import CliRunner
 from asrkit.asr.batching import FeatureSet
 from asrkit.cli import app
 from asrkit.data.datadir import DataDirError, write_data_dir
+from asrkit.config import save_config
 from asrkit.data.features import (
     FbankConfig,
     compute_fbank_job,
-    merge_fbank_jobs,
-    save_fbank_config,
+    merge_feature_jobs,
 )
 from asrkit.data.tokens import build_token_list
 from asrkit.expdir import build_asr, load_asr
@@ -32,7 +32,7 @@ def yesno_data(tmp_path):
     data = tmp_path / "data"
     write_data_dir(data, {w.stem: str(w) for w in waves}, text, {w.stem: "s" for w in waves})
     compute_fbank_job(data, tmp_path / "fbank", FbankConfig())
-    merge_fbank_jobs(data, tmp_path / "fbank", 1)
+    merge_feature_jobs(data, tmp_path / "fbank", 1)
     return data
 
 
@@ -40,7 +40,7 @@ def _tiny_exp(exp, text, seed=0):
     """An ASR exp dir with an untrained tiny model (its weights drawn from `seed`): what cache-encoder reads."""
     build_token_list(text, exp, "word")
     (exp / "config.yaml").write_text(yaml.safe_dump({**TINY_ASR, "kind": "asr"}))
-    save_fbank_config(FbankConfig(), exp / "fbank.yaml")
+    save_config(FbankConfig(), exp / "fbank.yaml")
     torch.manual_seed(seed)
     model, _ = build_asr(exp)
     torch.save(model.state_dict(), exp / "valid.acc.ave.pth")

@@ -5,6 +5,7 @@ from conftest import shared_corpus
 
 from asrkit.data.audio import read_audio
 from asrkit.data.datadir import DataDirError, write_data_dir
+from asrkit.config import save_config
 from asrkit.data.features import (
     FbankConfig,
     check_features_fit,
@@ -13,8 +14,7 @@ from asrkit.data.features import (
     fbank,
     job_share,
     load_fbank_config,
-    merge_fbank_jobs,
-    save_fbank_config,
+    merge_feature_jobs,
 )
 from asrkit.errors import AsrkitError
 
@@ -38,7 +38,7 @@ def test_fbank_ark_scp_round_trip(tmp_path):
     config = FbankConfig()
     for job in (1, 2):
         compute_fbank_job(data, tmp_path / "fbank", config, nj=2, job=job)
-    assert merge_fbank_jobs(data, tmp_path / "fbank", nj=2) == len(waves)
+    assert merge_feature_jobs(data, tmp_path / "fbank", nj=2) == len(waves)
 
     stored = dict(kaldiio.load_scp(str(data / "feats.scp")))
     assert sorted(stored) == sorted(w.stem for w in waves)
@@ -64,15 +64,15 @@ def test_data_dir_records_its_fbank_config_and_refuses_another_models(tmp_path):
     data, _ = _yesno_dir(tmp_path, count=2)
     kaldi, espnet = FbankConfig(n_mels=40), FbankConfig(n_mels=40, espnet_frontend={"n_fft": 512, "n_mels": 40})
     compute_fbank_job(data, tmp_path / "fbank", kaldi)
-    merge_fbank_jobs(data, tmp_path / "fbank", nj=1)
+    merge_feature_jobs(data, tmp_path / "fbank", nj=1)
     assert load_fbank_config(data / "fbank.yaml") == kaldi
-    save_fbank_config(espnet, tmp_path / "model_fbank.yaml")
+    save_config(espnet, tmp_path / "model_fbank.yaml")
     with pytest.raises(DataDirError, match=r"data/fbank\.yaml: the features differ from the model's"):
         check_features_fit(data, tmp_path / "model_fbank.yaml")
 
     # Re-running with the model's config recomputes the finished job instead of skipping it.
     scp = compute_fbank_job(data, tmp_path / "fbank", espnet)
-    merge_fbank_jobs(data, tmp_path / "fbank", nj=1)
+    merge_feature_jobs(data, tmp_path / "fbank", nj=1)
     check_features_fit(data, tmp_path / "model_fbank.yaml")
     assert load_fbank_config(data / "fbank.yaml") == espnet
     first = next(iter(kaldiio.load_scp(str(scp)).values()))
@@ -84,14 +84,14 @@ def test_jobs_with_different_configs_do_not_merge(tmp_path):
     compute_fbank_job(data, tmp_path / "fbank", FbankConfig(), nj=2, job=1)
     compute_fbank_job(data, tmp_path / "fbank", FbankConfig(n_mels=40), nj=2, job=2)
     with pytest.raises(AsrkitError, match=r"\.2\.yaml and .*\.1\.yaml: the fbank jobs used different configs"):
-        merge_fbank_jobs(data, tmp_path / "fbank", nj=2)
+        merge_feature_jobs(data, tmp_path / "fbank", nj=2)
     assert not (data / "feats.scp").exists()
 
 
 def test_cmvn_stats_match_the_features(tmp_path):
     data, _ = _yesno_dir(tmp_path, count=3)
     compute_fbank_job(data, tmp_path / "fbank", FbankConfig())
-    merge_fbank_jobs(data, tmp_path / "fbank", nj=1)
+    merge_feature_jobs(data, tmp_path / "fbank", nj=1)
     stats = np.load(compute_cmvn_stats(data, tmp_path / "cmvn.npz"))
     mats = np.concatenate([m for _, m in kaldiio.load_scp(str(data / "feats.scp")).items()])
     assert int(stats["count"]) == len(mats)

@@ -11,7 +11,9 @@ from asrkit.asr.model import IGNORE_ID
 from asrkit.data.audio import iter_utterance_audio
 from asrkit.data.datadir import DataDirError, load_data_dir, read_dict
 from asrkit.data.features import (
+    FBANK,
     FbankConfig,
+    FeatureKind,
     check_features_fit,
     fbank,
     job_share,
@@ -46,18 +48,19 @@ class FeatureSet:
         self.targets = targets
 
     @classmethod
-    def from_data_dir(cls, data_dir, tokenizer=None) -> "FeatureSet":
-        """DATA/feats.scp and DATA/utt2num_frames (the fbank stage's output); targets from DATA/text."""
+    def from_data_dir(cls, data_dir, tokenizer=None, kind: FeatureKind = FBANK) -> "FeatureSet":
+        """DATA/feats.scp and DATA/utt2num_frames (the fbank stage's output; another kind's tables for other
+        features, e.g. roi.scp); targets from DATA/text."""
         data_dir = Path(data_dir)
-        for name in ("feats.scp", "utt2num_frames"):
+        for name in (kind.scp, kind.num_frames):
             if not (data_dir / name).exists():
-                raise DataDirError(f"{data_dir / name}: missing; run the fbank stage first")
-        num_frames = {utt: int(n) for utt, n in read_dict(data_dir / "utt2num_frames").items()}
+                raise DataDirError(f"{data_dir / name}: missing; run `{kind.stage}` first")
+        num_frames = {utt: int(n) for utt, n in read_dict(data_dir / kind.num_frames).items()}
         targets = None
         if tokenizer is not None:
             text = read_dict(data_dir / "text")
             targets = {utt: tokenizer.encode(text[utt]) for utt in num_frames}
-        return cls(kaldiio.load_scp(str(data_dir / "feats.scp")), num_frames, targets)
+        return cls(kaldiio.load_scp(str(data_dir / kind.scp)), num_frames, targets)
 
     @classmethod
     def from_audio(cls, data_dir, fbank_config: FbankConfig, nj: int = 1, job: int = 1) -> "FeatureSet":
@@ -71,15 +74,17 @@ class FeatureSet:
         return cls(feats, {utt: len(mat) for utt, mat in feats.items()})
 
     @classmethod
-    def for_model(cls, data_dir, model_fbank_yaml: Path, nj: int = 1, job: int = 1) -> tuple["FeatureSet", list[str]]:
-        """Job J of N's share of DATA as a model whose features model_fbank_yaml (EXP/fbank.yaml) describes reads it,
-        and the share's sorted ids: DATA/feats.scp when the fbank stage ran (refused unless made with that config),
-        else fbank computed now from DATA/wav.scp, for the share only."""
-        if (Path(data_dir) / "feats.scp").exists():
-            check_features_fit(data_dir, model_fbank_yaml)
-            data = cls.from_data_dir(data_dir)
+    def for_model(cls, data_dir, model_config_yaml: Path, nj: int = 1, job: int = 1,
+                  kind: FeatureKind = FBANK) -> tuple["FeatureSet", list[str]]:
+        """Job J of N's share of DATA as a model whose features model_config_yaml (EXP/fbank.yaml) describes reads
+        it, and the share's sorted ids: DATA/feats.scp when the fbank stage ran (refused unless made with that
+        config), else fbank computed now from DATA/wav.scp, for the share only. Other kinds of features (a VSR
+        model's EXP/roi.yaml) are read from their tables only."""
+        if (Path(data_dir) / kind.scp).exists() or kind != FBANK:
+            check_features_fit(data_dir, model_config_yaml, kind)
+            data = cls.from_data_dir(data_dir, kind=kind)
             return data, job_share(sorted(data.num_frames), nj, job)
-        data = cls.from_audio(data_dir, load_fbank_config(model_fbank_yaml), nj, job)
+        data = cls.from_audio(data_dir, load_fbank_config(model_config_yaml), nj, job)
         return data, sorted(data.num_frames)
 
     def __len__(self):

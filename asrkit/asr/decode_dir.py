@@ -1,8 +1,9 @@
 """Decode an exp dir on a data dir, write what it said as a decode dir, and merge the decode dirs of parallel jobs.
 
 Input: DATA/feats.scp when the fbank stage ran (refused when DATA/fbank.yaml differs from EXP/fbank.yaml), else
-fbank computed now from DATA/wav.scp with EXP/fbank.yaml. Job J of N decodes the J-th contiguous share of the sorted
-utterance ids (asrkit/data/features.py job_share), as the fbank jobs split them.
+fbank computed now from DATA/wav.scp with EXP/fbank.yaml; a lip-reading model (`frontend: video_roi`) reads
+DATA/roi.scp (refused when DATA/roi.yaml differs from EXP/roi.yaml). Job J of N decodes the J-th contiguous share
+of the sorted utterance ids (asrkit/data/features.py job_share), as the fbank jobs split them.
 
 A decode dir holds Kaldi-style tables, sorted by utterance id (LC_ALL=C):
     text         uttid transcript (the 1-best; an empty transcript is the bare uttid)
@@ -25,6 +26,7 @@ from asrkit.asr.decoding import DecodeConfig
 from asrkit.asr.recognize import Recognition, Recognizer
 from asrkit.data.datadir import write_table
 from asrkit.errors import AsrkitError
+from asrkit.expdir import feature_kind, read_config
 from asrkit.fileio import atomic_write
 
 FINISHED_MARK = "text"  # the table written last
@@ -34,7 +36,8 @@ def decode_data_dir(exp_dir: Path, data_dir: Path, config: DecodeConfig | None =
                     nj: int = 1, job: int = 1) -> dict[str, Recognition]:
     """Decode job J of N's share of DATA with the model of EXP (its model_file, default valid.acc.ave.pth)."""
     recognizer = Recognizer.from_exp_dir(exp_dir, config, model_file)
-    data, utts = FeatureSet.for_model(data_dir, Path(exp_dir) / "fbank.yaml", nj, job)
+    kind = feature_kind(read_config(exp_dir, "asr"))
+    data, utts = FeatureSet.for_model(data_dir, Path(exp_dir) / kind.config, nj, job, kind)
     return recognizer.recognize_set(data, utts)
 
 

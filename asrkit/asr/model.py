@@ -1,7 +1,8 @@
 """E-Branchformer encoder + Transformer decoder, hybrid CTC/attention, with DeCRED auxiliary heads.
 
 The encoder is espnet2's E-Branchformer by default; `encoder_type` also takes espnet2's Conformer and Transformer,
-so models imported from ESPnet (asrkit/interop/espnet.py) run unchanged.
+so models imported from ESPnet (asrkit/interop/espnet.py) run unchanged. The model reads fbank frames, or with
+`frontend: video_roi` mouth-ROI video frames through the VSR front-end of asrkit/avsr/vsr.py (lip reading).
 
 DeCRED (arXiv 2508.08938) adds classifier heads on intermediate decoder layers, trained on the same targets:
     decoder loss = sum_i w_i * CE_i  (intermediate heads and the final layer),
@@ -35,11 +36,14 @@ from asrkit.errors import ConfigError
 IGNORE_ID = -1
 # espnet2's names for its encoders (the `encoder:` key of an ESPnet config).
 ENCODERS = {"e_branchformer": EBranchformerEncoder, "conformer": ConformerEncoder, "transformer": TransformerEncoder}
+FRONTENDS = ("fbank", "video_roi")  # what a model reads: DATA/feats.scp, or DATA/roi.scp (asrkit/avsr/roi.py)
 
 
 @dataclass
 class ModelConfig:
-    input_size: int = 80  # feature dimension the encoder reads (fbank bins)
+    input_size: int = 80  # feature dimension the encoder reads (fbank bins, or the video front-end's output size)
+    frontend: str = "fbank"  # fbank: log-mel frames; video_roi: mouth-ROI frames through asrkit/avsr/vsr.py first
+    video_frontend: dict = field(default_factory=dict)  # video_roi: VideoFrontendConfig options (ROI size, channels)
     encoder_type: str = "e_branchformer"  # espnet2 encoder: e_branchformer, conformer or transformer
     encoder: dict = field(default_factory=dict)  # keyword arguments of that espnet2 encoder class
     decoder: dict = field(default_factory=dict)  # keyword arguments of espnet2's TransformerDecoder (num_blocks, ...)
@@ -56,7 +60,19 @@ class ModelConfig:
         encoder_type = conf.get("encoder_type", cls.encoder_type)
         if encoder_type not in ENCODERS:
             raise ConfigError(f"model.encoder_type '{encoder_type}' is not one of {', '.join(ENCODERS)}")
-        return from_mapping(cls, conf, where, "model")
+        if conf.get("frontend", cls.frontend) not in FRONTENDS:
+            raise ConfigError(f"{where}.frontend '{conf['frontend']}' is not one of {', '.join(FRONTENDS)}")
+        config = from_mapping(cls, conf, where, "model")
+        config.video_frontend_config(f"{where}.video_frontend")  # its options checked where the file is named
+        return config
+
+    def video_frontend_config(self, where: str = "model.video_frontend"):
+        """The VSR front-end's options (asrkit/avsr/vsr.py), or None for an fbank model."""
+        if self.frontend != "video_roi":
+            return None
+        from asrkit.avsr.vsr import VideoFrontendConfig
+
+        return from_mapping(VideoFrontendConfig, self.video_frontend, where, "video front-end")
 
 
 def _use_channels_last(module: nn.Module):
@@ -68,6 +84,16 @@ def _use_channels_last(module: nn.Module):
             conv.to(memory_format=torch.channels_last)
 
 
+def _video_frontend(config: ModelConfig) -> nn.Module | None:
+    """The VSR front-end of a `frontend: video_roi` model (None for fbank: no module, no parameters)."""
+    frontend = config.video_frontend_config()
+    if frontend is None:
+        return None
+    from asrkit.avsr.vsr import VideoFrontend
+
+    return VideoFrontend(config.input_size, frontend)
+
+
 class ASRModel(nn.Module):
     def __init__(self, config: ModelConfig, vocab_size: int, cmvn_stats: str | None = None):
         super().__init__()
@@ -76,6 +102,7 @@ class ASRModel(nn.Module):
         self.sos = self.eos = vocab_size - 1
         self.normalize = GlobalMVN(cmvn_stats) if cmvn_stats else None
         self.specaug = SpecAug(**config.specaug) if config.specaug else None
+        self.video_frontend = _video_frontend(config)
         self.encoder = ENCODERS[config.encoder_type](config.input_size, **config.encoder)
         _use_channels_last(self.encoder)
         self.decoder = TransformerDecoder(vocab_size, self.encoder.output_size(), **config.decoder)
@@ -97,6 +124,8 @@ class ASRModel(nn.Module):
                 for layer, head in zip(self.config.decred.layers, self.aux_heads)]
 
     def encode(self, feats: torch.Tensor, feats_lens: torch.Tensor):
+        if self.video_frontend is not None:
+            feats, feats_lens = self.video_frontend(feats, feats_lens)
         if self.normalize is not None:
             feats, feats_lens = self.normalize(feats, feats_lens)
         if self.specaug is not None and self.training:

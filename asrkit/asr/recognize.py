@@ -31,10 +31,11 @@ from asrkit.asr.batch_encoding import SUBSAMPLING_SLICES, encode_batch
 from asrkit.asr.batching import FeatureSet
 from asrkit.asr.decoding import DecodeConfig, Hypothesis, beam_search
 from asrkit.asr.model import ASRModel
+from asrkit.avsr.roi import RoiConfig
 from asrkit.data.features import FbankConfig
 from asrkit.data.tokens import Tokenizer
 from asrkit.errors import AsrkitError
-from asrkit.expdir import fbank_config, load_asr, load_lm, read_config
+from asrkit.expdir import feature_config, load_asr, load_lm, read_config
 from asrkit.lm.model import LanguageModel
 from asrkit.progress import make_progress
 
@@ -106,7 +107,7 @@ def fusion_lm(config: DecodeConfig, tokenizer: Tokenizer) -> LanguageModel | Non
 class Recognizer:
     model: ASRModel  # a trained model in eval mode
     tokenizer: Tokenizer  # its token list
-    features: FbankConfig  # the features it reads (EXP/fbank.yaml)
+    features: FbankConfig | RoiConfig  # the features it reads (EXP/fbank.yaml, or EXP/roi.yaml for lip reading)
     config: DecodeConfig  # beam search options
     lm: LanguageModel | None = None  # the LM of config.lm (shallow fusion), on the model's device; None: no LM
 
@@ -116,7 +117,7 @@ class Recognizer:
         and the LM it names."""
         model, tokenizer = load_asr(Path(exp_dir), model_file)
         config = config or DecodeConfig()
-        return cls(model, tokenizer, fbank_config(exp_dir), config, fusion_lm(config, tokenizer))
+        return cls(model, tokenizer, feature_config(exp_dir), config, fusion_lm(config, tokenizer))
 
     @property
     def frame_seconds(self) -> float:

@@ -1,9 +1,11 @@
 """`asrkit train`: the E-Branchformer CTC/attention model on a data dir's features, by the shared training loop.
 
 exp/<name>/ holds config.yaml (resolved, `kind: asr`), the token dir's files (tokens.txt, token_type, bpe.model),
-cmvn.npz, fbank.yaml (TRAIN_DATA's, as merge-fbank wrote it), and what the loop (asrkit/train/loop.py) writes:
-checkpoint.pth, <N>epoch.pth for the n-best epochs by valid accuracy, valid.acc.ave.pth (their average), train.log
-and images/{loss,acc}.png. Under torchrun, or as one rank per `srun` task, the same command trains with DDP.
+cmvn.npz, fbank.yaml (TRAIN_DATA's, as merge-fbank wrote it; a lip-reading model, `frontend: video_roi`, trains on
+DATA/roi.scp and keeps roi.yaml instead, without CMVN: the ROI stage normalises), and what the loop
+(asrkit/train/loop.py) writes: checkpoint.pth, <N>epoch.pth for the n-best epochs by valid accuracy,
+valid.acc.ave.pth (their average), train.log and images/{loss,acc}.png. Under torchrun, or as one rank per `srun`
+task, the same command trains with DDP.
 """
 
 import logging
@@ -15,11 +17,11 @@ import yaml
 from asrkit.asr.batching import FeatureSet, bucket_batches
 from asrkit.asr.model import ModelConfig
 from asrkit.config import load_config
-from asrkit.data.datadir import DATA_FBANK_CONFIG, DataDirError
-from asrkit.data.features import check_features_fit, load_fbank_config
+from asrkit.data.datadir import DataDirError
+from asrkit.data.features import FBANK, FeatureKind, check_features_fit
 from asrkit.data.tokens import copy_token_dir
 from asrkit.errors import ConfigError
-from asrkit.expdir import build_asr
+from asrkit.expdir import build_asr, feature_kind
 from asrkit.fileio import atomic_write, copy_file
 from asrkit.train.distributed import Distributed
 from asrkit.train.loop import seed_everything, set_up_logging, train_loop
@@ -58,10 +60,10 @@ class TrainConfig:
 
 @dataclass
 class Inputs:
-    train_data: Path  # data dir with feats.scp, utt2num_frames, text and fbank.yaml (merge-fbank's)
+    train_data: Path  # data dir with feats.scp, utt2num_frames, text and fbank.yaml (merge-fbank's), or roi.*
     valid_data: Path  # the same, features made with the same config
     token_dir: Path  # `asrkit tokens` output: tokens.txt, token_type (+ bpe.model)
-    cmvn: Path  # global CMVN stats of the training features (compute-cmvn's .npz)
+    cmvn: Path | None  # global CMVN stats of the training fbank (compute-cmvn's .npz); None for ROI features
 
 
 def prepare_exp_dir(exp_dir: Path, config_file: Path, inputs: Inputs, init: Path | None = None) -> TrainConfig:
@@ -69,27 +71,40 @@ def prepare_exp_dir(exp_dir: Path, config_file: Path, inputs: Inputs, init: Path
     exp_dir.mkdir(parents=True, exist_ok=True)
     config = TrainConfig.load(config_file, init)
     copy_token_dir(inputs.token_dir, exp_dir)
-    copy_file(inputs.cmvn, exp_dir / "cmvn.npz")
-    fbank_config = fbank_config_of(inputs)
-    n_mels, input_size = load_fbank_config(fbank_config).n_mels, ModelConfig.from_dict(config.model).input_size
-    if n_mels != input_size:
-        raise ConfigError(f"{config_file}: model.input_size {input_size}, but the features ({fbank_config}) have "
-                          f"{n_mels} mel bins")
-    copy_file(fbank_config, exp_dir / "fbank.yaml")
+    kind = feature_kind({"model": config.model})
+    if inputs.cmvn is not None:
+        copy_file(inputs.cmvn, exp_dir / "cmvn.npz")
+    elif kind == FBANK:
+        raise ConfigError(f"{config_file}: an fbank model trains with global CMVN stats (--cmvn)")
+    features_config = features_config_of(inputs, kind)
+    check_feature_size(config_file, ModelConfig.from_dict(config.model), kind, features_config)
+    copy_file(features_config, exp_dir / kind.config)
     resolved = {**config.__dict__, "inputs": {k: str(v) for k, v in inputs.__dict__.items()}}
     with atomic_write(exp_dir / "config.yaml") as f:
         yaml.safe_dump(resolved, f, sort_keys=False)
     return config
 
 
-def fbank_config_of(inputs: Inputs) -> Path:
-    """TRAIN_DATA/fbank.yaml (merge-fbank wrote it), checked against VALID_DATA's: a model must not train on features
-    decode would not make."""
-    fbank_config = Path(inputs.train_data) / DATA_FBANK_CONFIG
-    if not fbank_config.is_file():
-        raise DataDirError(f"{fbank_config}: missing; run the fbank stage (asrkit merge-fbank writes it)")
-    check_features_fit(inputs.valid_data, fbank_config)
-    return fbank_config
+def features_config_of(inputs: Inputs, kind: FeatureKind) -> Path:
+    """TRAIN_DATA/fbank.yaml (merge-fbank wrote it; roi.yaml for ROI features), checked against VALID_DATA's: a
+    model must not train on features decode would not make."""
+    features_config = Path(inputs.train_data) / kind.config
+    if not features_config.is_file():
+        raise DataDirError(f"{features_config}: missing; run `{kind.stage}` (its merge writes it)")
+    check_features_fit(inputs.valid_data, features_config, kind)
+    return features_config
+
+
+def check_feature_size(config_file: Path, model: ModelConfig, kind: FeatureKind, features_config: Path):
+    """The model reads frames of the features' size: input_size fbank bins, or the video front-end's ROI size."""
+    features = kind.load_config(features_config)
+    if kind == FBANK and features.n_mels != model.input_size:
+        raise ConfigError(f"{config_file}: model.input_size {model.input_size}, but the features ({features_config}) "
+                          f"have {features.n_mels} mel bins")
+    video = model.video_frontend_config()
+    if kind != FBANK and (video.height, video.width) != (features.height, features.width):
+        raise ConfigError(f"{config_file}: model.video_frontend reads {video.width}x{video.height} ROIs, but the "
+                          f"features ({features_config}) are {features.width}x{features.height}")
 
 
 @dataclass
@@ -113,8 +128,9 @@ def train(exp_dir: Path, config_file: Path, inputs: Inputs, resume: bool = False
     set_up_logging(exp_dir / "train.log", dist_env.is_main)
     seed_everything(config.seed)
     model, tokenizer = build_asr(exp_dir, {"model": config.model})
-    train_set = FeatureSet.from_data_dir(inputs.train_data, tokenizer)
-    valid_set = FeatureSet.from_data_dir(inputs.valid_data, tokenizer)
+    kind = feature_kind({"model": config.model})
+    train_set = FeatureSet.from_data_dir(inputs.train_data, tokenizer, kind)
+    valid_set = FeatureSet.from_data_dir(inputs.valid_data, tokenizer, kind)
     log.info(f"{len(train_set)} train / {len(valid_set)} valid utterances")
 
     def step(model, batch: Batch) -> dict:

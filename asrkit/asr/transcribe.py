@@ -23,6 +23,7 @@ from asrkit.asr.recognize import Recognition, Recognizer, TokenTime
 from asrkit.data.audio import AudioError, read_audio
 from asrkit.data.features import fbank
 from asrkit.errors import AsrkitError, ConfigError
+from asrkit.expdir import fbank_config
 from asrkit.pack import DECODE_CONFIG, unpacked
 
 
@@ -66,6 +67,7 @@ def load_recognizer(model: Path, decode_config: Path | None = None) -> Recognize
     with unpacked(model) as exp_dir:
         packed = exp_dir / DECODE_CONFIG
         path = decode_config or (packed if packed.is_file() else None)
+        fbank_config(exp_dir)  # transcribe reads audio: a lip-reading model is refused here, naming the exp dir
         return Recognizer.from_exp_dir(exp_dir, load_decode_config(path) if path else DecodeConfig())
 
 

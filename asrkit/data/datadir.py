@@ -9,7 +9,10 @@ LC_ALL=C (byte) order, as described at https://kaldi-asr.org/doc/data_prep.html:
     utt2spk     utterance -> speaker        (spk2utt is its inverse)
     feats.scp, utt2dur, utt2num_samples, utt2num_frames: utterance -> value
     utt2uniq    utterance -> the original it was perturbed from (asrkit/data/perturb.py)
+    video.scp   utterance -> video file (audio-visual corpora; asrkit/data/video.py checks it)
+    roi.scp, utt2num_roi_frames: utterance -> mouth-ROI features and their frame count (asrkit/avsr/roi.py)
     fbank.yaml  not a table: the fbank config feats.scp was computed with (asrkit/data/features.py)
+    roi.yaml    not a table: the ROI config roi.scp was computed with (asrkit/avsr/roi.py)
 
 The checks follow utils/validate_data_dir.sh and the repairs utils/fix_data_dir.sh.
 Every problem is reported as `FILE:LINE: problem` so an editor can jump to it.
@@ -21,16 +24,19 @@ from pathlib import Path
 from typing import Iterable, Mapping, NamedTuple
 
 from asrkit.data.audio import SEGMENT_END_TOLERANCE_S, AudioError, is_pipe, read_audio
+from asrkit.data.video import utterance_durations, video_problems
 from asrkit.errors import AsrkitError
 from asrkit.fileio import atomic_write
 
 REQUIRED_FILES = ("wav.scp", "text", "utt2spk", "spk2utt")
-UTTERANCE_FILES = ("text", "utt2spk", "feats.scp", "utt2dur", "utt2num_samples", "utt2num_frames", "utt2uniq")
+UTTERANCE_FILES = ("text", "utt2spk", "feats.scp", "utt2dur", "utt2num_samples", "utt2num_frames", "utt2uniq",
+                   "video.scp", "roi.scp", "utt2num_roi_frames")
 SPEAKER_FILES = ("spk2gender", "cmvn.scp")
 RECORDING_FILES = ("reco2dur", "reco2file_and_channel")
 KNOWN_FILES = ("wav.scp", "segments", "spk2utt") + UTTERANCE_FILES + SPEAKER_FILES + RECORDING_FILES
 # Not a table: the fbank config feats.scp was computed with (asrkit/data/features.py), written by merge-fbank.
 DATA_FBANK_CONFIG = "fbank.yaml"
+DATA_ROI_CONFIG = "roi.yaml"  # likewise for roi.scp (asrkit/avsr/roi.py), written by video-roi's merge
 
 # A mismatched file can differ in thousands of ids; the first few locate the cause.
 MAX_REPORTED_IDS = 10
@@ -211,14 +217,14 @@ def _read_segments(path) -> dict[str, tuple[str, float, float]]:
     return segments
 
 
-def write_data_dir(path, wav_scp, text, utt2spk, segments=None, utt2dur=None):
-    """Write a data dir (with spk2utt derived from utt2spk); each file sorted and atomic.
+def write_data_dir(path, wav_scp, text, utt2spk, segments=None, utt2dur=None, video_scp=None):
+    """Write a data dir (with spk2utt derived from utt2spk, video.scp when given); each file sorted and atomic.
 
     Files of an earlier version of the dir (features, durations, ...) are removed: they would describe other data.
     """
     data_dir = Path(path)
     data_dir.mkdir(parents=True, exist_ok=True)
-    for name in (*KNOWN_FILES, DATA_FBANK_CONFIG):
+    for name in (*KNOWN_FILES, DATA_FBANK_CONFIG, DATA_ROI_CONFIG):
         (data_dir / name).unlink(missing_ok=True)
     write_table(data_dir / "wav.scp", wav_scp)
     write_table(data_dir / "text", text)
@@ -230,6 +236,8 @@ def write_data_dir(path, wav_scp, text, utt2spk, segments=None, utt2dur=None):
         })
     if utt2dur is not None:
         write_table(data_dir / "utt2dur", {utt: _seconds(duration) for utt, duration in utt2dur.items()})
+    if video_scp is not None:
+        write_table(data_dir / "video.scp", video_scp)
 
 
 def _spk2utt_table(utt2spk) -> dict[str, str]:
@@ -244,11 +252,12 @@ def _seconds(value: float) -> str:
 # ---------------------------------------------------------------- validation
 
 
-def validate_data_dir(path, check_audio=False, fs=None) -> list[str]:
+def validate_data_dir(path, check_audio=False, fs=None, check_video=False) -> list[str]:
     """List every problem as `FILE:LINE: problem`; [] means the dir is valid.
 
     check_audio decodes every recording (and checks segment ends against its length);
     fs, with check_audio, also reports recordings whose sample rate is not fs.
+    video.scp's files must exist; check_video decodes each and checks its frame count against its audio's duration.
     """
     data_dir = Path(path)
     problems = [f"{data_dir / name}: missing" for name in REQUIRED_FILES if not (data_dir / name).is_file()]
@@ -263,6 +272,8 @@ def validate_data_dir(path, check_audio=False, fs=None) -> list[str]:
     problems += _speaker_map_problems(data_dir, tables)
     if check_audio and "wav.scp" in tables:
         problems += _audio_problems(data_dir, tables, fs)
+    if "video.scp" in tables:
+        problems += _video_problems(data_dir, tables, check_video)
     return problems
 
 
@@ -493,6 +504,16 @@ def _audio_problems(data_dir, tables, fs) -> list[str]:
                 f"beyond the end of recording '{recording}' ({durations[recording]:.2f} s)"
             )
     return problems
+
+
+def _video_problems(data_dir, tables, decode: bool) -> list[str]:
+    """video.scp's files exist; with decode, each decodes and fits its utterance's audio duration."""
+    durations = {}
+    if decode and "wav.scp" in tables:
+        segments = {utt: segment for _, utt, segment in _valid_segments(tables.get("segments", []))}
+        durations = utterance_durations({line.key: line.value for line in tables["wav.scp"]},
+                                        segments if "segments" in tables else None)
+    return video_problems(data_dir / "video.scp", tables["video.scp"], durations, decode)
 
 
 # ---------------------------------------------------------------- fixing

@@ -2,13 +2,17 @@
 ark/scp, and global CMVN stats.
 
 Feature extraction is split Kaldi-style: job J of N handles the J-th contiguous share of the sorted
-utterance ids and writes `FEATDIR/raw_fbank_<data>.J.{ark,num_frames,yaml,scp}` (yaml: the fbank config). The scp
+utterance ids and writes `FEATDIR/raw_<kind>_<data>.J.{ark,num_frames,yaml,scp}` (yaml: the config). The scp
 is written last (atomically), so its presence marks a finished job, and a re-run with the same config skips it.
+The job machinery serves every kind of per-frame features a data dir holds (FeatureKind: fbank here, the mouth-ROI
+frames of asrkit/avsr/roi.py): each kind names its tables and its config file.
 """
 
 import functools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import kaldiio
 import numpy as np
@@ -16,7 +20,7 @@ import torch
 import torchaudio
 import yaml
 
-from asrkit.config import load_config
+from asrkit.config import load_config, save_config
 from asrkit.data.audio import iter_utterance_audio
 from asrkit.data.datadir import (
     DATA_FBANK_CONFIG,
@@ -26,7 +30,7 @@ from asrkit.data.datadir import (
     read_dict,
     write_table,
 )
-from asrkit.fileio import atomic_path, atomic_write
+from asrkit.fileio import atomic_path
 from asrkit.progress import progress_bar
 
 
@@ -49,6 +53,20 @@ class FbankConfig:
 
 def load_fbank_config(path) -> FbankConfig:
     return load_config(FbankConfig, path, "fbank")
+
+
+class FeatureKind(NamedTuple):
+    """One kind of per-frame features of a data dir: where they live and the config they were made with."""
+
+    name: str  # the jobs' files FEATDIR/raw_<name>_<data>.J.*, and the progress bar's label
+    scp: str  # DATA's table of the merged features, e.g. feats.scp
+    num_frames: str  # DATA's table of their frame counts, e.g. utt2num_frames
+    config: str  # DATA's (and a model's exp dir's) copy of the config they were made with, e.g. fbank.yaml
+    load_config: Callable  # that config file's path -> its dataclass
+    stage: str  # the command that computes them, for error messages
+
+
+FBANK = FeatureKind("fbank", "feats.scp", "utt2num_frames", DATA_FBANK_CONFIG, load_fbank_config, "asrkit fbank")
 
 
 def fbank(samples: np.ndarray, config: FbankConfig) -> np.ndarray:
@@ -98,84 +116,92 @@ def job_share(utt_ids: list[str], nj: int, job: int) -> list[str]:
     return utt_ids[(job - 1) * n // nj : job * n // nj]
 
 
-def part_paths(data_dir: Path, feat_dir: Path, job: int) -> tuple[Path, Path, Path, Path]:
-    """A job's ark, frame counts, fbank config and scp; the scp is written last and marks the job done."""
-    stem = f"raw_fbank_{Path(data_dir).name}.{job}"
-    return tuple(Path(feat_dir) / f"{stem}.{kind}" for kind in ("ark", "num_frames", "yaml", "scp"))
+def part_paths(data_dir: Path, feat_dir: Path, job: int, kind: FeatureKind = FBANK) -> tuple[Path, Path, Path, Path]:
+    """A job's ark, frame counts, config and scp; the scp is written last and marks the job done."""
+    stem = f"raw_{kind.name}_{Path(data_dir).name}.{job}"
+    return tuple(Path(feat_dir) / f"{stem}.{ext}" for ext in ("ark", "num_frames", "yaml", "scp"))
 
 
-def compute_fbank_job(data_dir, feat_dir, config: FbankConfig, nj: int = 1, job: int = 1) -> Path:
-    """Extract job `job` of `nj`; returns its scp. Skips the work when a complete scp is already there."""
+# A kind's extractor: (data dir, utterance ids) -> (utterance id, (frames, dims) array) for each, in order.
+Extractor = Callable[[DataDir, list[str]], Iterator[tuple[str, np.ndarray]]]
+
+
+def compute_feature_job(kind: FeatureKind, data_dir, feat_dir, config, extract: Extractor, nj: int = 1,
+                        job: int = 1) -> Path:
+    """Job `job` of `nj` of one kind of features, made by `extract` with `config` (a dataclass); returns its scp.
+    Skips the work when a complete scp made with the same config is already there."""
     data = load_data_dir(data_dir)
     utt_ids = job_share(data.utt_ids, nj, job)
-    ark, num_frames, config_yaml, scp = part_paths(data_dir, feat_dir, job)
-    if scp.exists() and set(read_dict(scp)) == set(utt_ids) and _saved_config(config_yaml) == config:
+    ark, num_frames, config_yaml, scp = part_paths(data_dir, feat_dir, job, kind)
+    if scp.exists() and set(read_dict(scp)) == set(utt_ids) and _saved_config(kind, config_yaml) == config:
         return scp
     Path(feat_dir).mkdir(parents=True, exist_ok=True)
     # The scps that point into the ark about to be replaced would read the new one at the old offsets: gone first, so
     # the job reads as unfinished (and the data dir as without features) until it is done and merged again.
-    for stale in (scp, Path(data_dir) / "feats.scp"):
+    for stale in (scp, Path(data_dir) / kind.scp):
         stale.unlink(missing_ok=True)
     entries, frames = [], []
     with atomic_path(ark) as tmp_ark, open(tmp_ark, "wb") as f:
-        audio = iter_utterance_audio(_subset(data, utt_ids), config.fs)
-        for utt_id, samples in progress_bar(audio, total=len(utt_ids), description=f"fbank {job}/{nj}"):
-            feats = fbank(samples, config)
+        arrays = extract(data, utt_ids)
+        for utt_id, feats in progress_bar(arrays, total=len(utt_ids), description=f"{kind.name} {job}/{nj}"):
             offset = f.tell()
             kaldiio.save_ark(f, {utt_id: feats})
             entries.append((utt_id, f"{ark.resolve()}:{offset + len(utt_id.encode()) + 1}"))
             frames.append((utt_id, str(len(feats))))
     write_table(num_frames, frames)
-    save_fbank_config(config, config_yaml)
+    save_config(config, config_yaml)
     write_table(scp, entries)
     return scp
+
+
+def compute_fbank_job(data_dir, feat_dir, config: FbankConfig, nj: int = 1, job: int = 1) -> Path:
+    """Fbank job `job` of `nj` (compute_feature_job); returns its scp."""
+    def extract(data: DataDir, utt_ids: list[str]):
+        for utt_id, samples in iter_utterance_audio(_subset(data, utt_ids), config.fs):
+            yield utt_id, fbank(samples, config)
+    return compute_feature_job(FBANK, data_dir, feat_dir, config, extract, nj, job)
 
 
 def _subset(data: DataDir, utt_ids: list[str]) -> DataDir:
     return DataDir(**{**data.__dict__, "utt_ids": utt_ids})
 
 
-def merge_fbank_jobs(data_dir, feat_dir, nj: int) -> int:
-    """Gather the per-job scps into DATA/feats.scp and DATA/utt2num_frames, and the jobs' common fbank config
-    into DATA/fbank.yaml (how feats.scp was computed); returns the utterance count."""
+def merge_feature_jobs(data_dir, feat_dir, nj: int, kind: FeatureKind = FBANK) -> int:
+    """Gather the per-job scps into DATA/<kind.scp> and DATA/<kind.num_frames> (feats.scp, utt2num_frames), and the
+    jobs' common config into DATA/<kind.config> (how the features were computed); returns the utterance count."""
     entries, frames, config, first_yaml = {}, {}, None, None
     for job in range(1, nj + 1):
-        _, num_frames, config_yaml, scp = part_paths(data_dir, feat_dir, job)
+        _, num_frames, config_yaml, scp = part_paths(data_dir, feat_dir, job, kind)
         if not (scp.exists() and config_yaml.exists()):
-            raise DataDirError(f"{scp}: missing; fbank job {job} of {nj} did not finish")
+            raise DataDirError(f"{scp}: missing; {kind.name} job {job} of {nj} did not finish")
         entries.update(read_dict(scp))
         frames.update(read_dict(num_frames))
-        job_config = load_fbank_config(config_yaml)
+        job_config = kind.load_config(config_yaml)
         if config is None:
             config, first_yaml = job_config, config_yaml
         elif job_config != config:
-            raise DataDirError(f"{config_yaml} and {first_yaml}: the fbank jobs used different configs; re-run them "
-                             f"with one")
-    data_config = Path(data_dir) / DATA_FBANK_CONFIG
+            raise DataDirError(f"{config_yaml} and {first_yaml}: the {kind.name} jobs used different configs; re-run "
+                               f"them with one")
+    data_config = Path(data_dir) / kind.config
     data_config.unlink(missing_ok=True)
-    write_table(Path(data_dir) / "feats.scp", entries)
-    write_table(Path(data_dir) / "utt2num_frames", frames)
-    save_fbank_config(config, data_config)
+    write_table(Path(data_dir) / kind.scp, entries)
+    write_table(Path(data_dir) / kind.num_frames, frames)
+    save_config(config, data_config)
     return len(entries)
 
 
-def save_fbank_config(config: FbankConfig, path):
-    with atomic_write(path) as f:
-        yaml.safe_dump(config.__dict__, f, sort_keys=False)
+def _saved_config(kind: FeatureKind, path: Path):
+    return kind.load_config(path) if path.exists() else None
 
 
-def _saved_config(path: Path) -> FbankConfig | None:
-    return load_fbank_config(path) if path.exists() else None
-
-
-def check_features_fit(data_dir, model_fbank_yaml):
-    """Refuse DATA/feats.scp computed with another fbank config than the model's (e.g. EXP/fbank.yaml): the feature
+def check_features_fit(data_dir, model_config_yaml, kind: FeatureKind = FBANK):
+    """Refuse DATA's features computed with another config than the model's (e.g. EXP/fbank.yaml): the feature
     dimension may well agree while the features do not (Kaldi fbank vs an imported model's espnet2 frontend)."""
-    data_config, model_config = Path(data_dir) / DATA_FBANK_CONFIG, Path(model_fbank_yaml)
+    data_config, model_config = Path(data_dir) / kind.config, Path(model_config_yaml)
     if data_config.exists() and model_config.exists() \
-            and load_fbank_config(data_config) != load_fbank_config(model_config):
+            and kind.load_config(data_config) != kind.load_config(model_config):
         raise DataDirError(f"{data_config}: the features differ from the model's ({model_config}); recompute them "
-                           f"with `asrkit fbank --config {model_config}`")
+                           f"with `{kind.stage} --config {model_config}`")
 
 
 def compute_cmvn_stats(data_dir, out_file) -> Path:

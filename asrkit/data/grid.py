@@ -1,9 +1,10 @@
 """GRID audio-visual corpus, one speaker's folder: the one reader of its naming, alignments and recipe split.
 
 Files: `audio/ID.flac` (16 kHz) and `align/ID.align`, one `start end word` line per word in 1/25000 s, where `sil`
-marks silence and `sp` a short pause (24 of speaker s1's 1000 files). Neither is a word: transcripts and word
-boundaries leave both out, so a six-word command has six words. Shared by egs/grid/asr1 (data dirs), egs/grid/tts1
-(word boundaries of the CTC alignment) and the tests.
+marks silence and `sp` a short pause (24 of speaker s1's 1000 files); `video/ID.mp4` (25 fps, 96x96 gray face crop)
+when the folder has videos: then every recording must have one, and data dirs get a video.scp. Neither sil nor sp is
+a word: transcripts and word boundaries leave both out, so a six-word command has six words. Shared by
+egs/grid/asr1 (data dirs), egs/grid/tts1 (word boundaries of the CTC alignment), egs/grid/avsr1 and the tests.
 """
 
 from pathlib import Path
@@ -28,6 +29,7 @@ class Utterance(NamedTuple):
     audio: Path  # audio/ID.flac
     speaker: str  # the folder's speaker, e.g. "s1" (GRID's file names do not name it)
     words: list[Word]  # the spoken words in order, without sil/sp
+    video: Path | None = None  # video/ID.mp4, when the corpus folder has videos
 
     @property
     def utt_id(self) -> str:
@@ -54,14 +56,18 @@ def read_alignment(path: Path) -> list[Word]:
 
 
 def read_corpus(corpus_dir: Path, speaker: str = "s1") -> list[Utterance]:
-    """Every utterance of the folder, sorted by id; a recording without its align file is an error naming both."""
+    """Every utterance of the folder, sorted by id; a recording without its align file (or, in a folder with
+    video/, without its video) is an error naming both."""
     corpus_dir = Path(corpus_dir).resolve()
+    has_video = (corpus_dir / "video").is_dir()
     utterances = []
     for flac in sorted((corpus_dir / "audio").glob("*.flac")):
-        align = corpus_dir / "align" / f"{flac.stem}.align"
+        align, video = corpus_dir / "align" / f"{flac.stem}.align", corpus_dir / "video" / f"{flac.stem}.mp4"
         if not align.is_file():
             raise AsrkitError(f"{align}: missing (the transcript of {flac})")
-        utterances.append(Utterance(flac, speaker, read_alignment(align)))
+        if has_video and not video.is_file():
+            raise AsrkitError(f"{video}: missing (the video of {flac})")
+        utterances.append(Utterance(flac, speaker, read_alignment(align), video if has_video else None))
     if not utterances:
         raise AsrkitError(f"{corpus_dir}/audio: no GRID recordings (*.flac)")
     return utterances
@@ -77,6 +83,7 @@ def split(utterances: list[Utterance]) -> dict[str, list[Utterance]]:
 
 
 def write_utterances(data_dir: Path, utterances: list[Utterance]) -> None:
-    """A Kaldi data dir (wav.scp, text, utt2spk, spk2utt) of the utterances."""
+    """A Kaldi data dir (wav.scp, text, utt2spk, spk2utt, and video.scp when the utterances have videos)."""
+    videos = {u.utt_id: str(u.video) for u in utterances if u.video is not None}
     write_data_dir(data_dir, {u.utt_id: str(u.audio) for u in utterances}, {u.utt_id: u.text for u in utterances},
-                   {u.utt_id: u.speaker for u in utterances})
+                   {u.utt_id: u.speaker for u in utterances}, video_scp=videos or None)

@@ -19,15 +19,16 @@ import torch
 import yaml
 
 from asrkit.asr.model import ENCODERS
+from asrkit.config import save_config
 from asrkit.data.features import (
+    FBANK,
     FbankConfig,
     espnet_frontend,
     load_fbank_config,
-    save_fbank_config,
 )
 from asrkit.data.tokens import TOKEN_TYPE_FILE
 from asrkit.errors import AsrkitError
-from asrkit.expdir import MODEL_FILES, load_asr, read_config
+from asrkit.expdir import MODEL_FILES, feature_kind, load_asr, read_config
 from asrkit.fileio import atomic_path, atomic_write, copy_file
 
 # asrkit token types -> espnet2's: espnet2 calls every sentencepiece model "bpe".
@@ -51,6 +52,8 @@ def resolve_model_file(exp_or_model: Path) -> tuple[Path, Path]:
 def export_espnet(exp_or_model: Path, out_dir: Path) -> Path:
     """Write an espnet2 ASR model dir that espnet2.bin.asr_inference.Speech2Text loads; returns its config.yaml."""
     exp_dir, model_file = resolve_model_file(exp_or_model)
+    if feature_kind(read_config(exp_dir, "asr")) != FBANK:  # espnet2's ASR models read audio
+        raise InteropError(f"{exp_dir}: its model reads video (roi.yaml); only audio models export to ESPnet")
     # through the exp-dir loader: a `save_frozen: false` model file gets its frozen part from its init_param sources
     model, tokenizer = load_asr(exp_dir, model_file.name)
     out_dir = Path(out_dir).resolve()
@@ -133,7 +136,7 @@ def import_espnet(config_yaml: Path, model_pth: Path, out_dir: Path) -> Path:
         if keys:
             copy_file(_resolve_path(espnet, keys, config_yaml), out_dir / target)
     # Every exp dir says which features its model reads: a model on precomputed features reads asrkit's fbank.
-    save_fbank_config(fbank or FbankConfig(n_mels=model["input_size"]), out_dir / "fbank.yaml")
+    save_config(fbank or FbankConfig(n_mels=model["input_size"]), out_dir / "fbank.yaml")
     _import_state(model_pth, model, len(tokens), out_dir)
     inputs = {"imported_from": str(config_yaml.resolve())}
     with atomic_write(out_dir / "config.yaml") as f:

@@ -11,8 +11,9 @@ J-th contiguous share of the sorted utterance ids and writes, in the cache dir,
     output.J.scp                        written last: its presence marks a finished job
 A merge gathers them into feats.scp and utt2num_frames (so the cache dir reads like a data dir's features) and
 key. The key is the sha256 of what the outputs depend on: for an ASR exp dir's encoder, the model file, config.yaml,
-cmvn.npz and fbank.yaml. A job whose scp holds the same utterances under the same key is skipped; a changed model
-file recomputes it, and a merge refuses jobs made by another model.
+cmvn.npz and fbank.yaml (roi.yaml for a lip-reading model, whose inputs are DATA/roi.scp's mouth-ROI frames). A job
+whose scp holds the same utterances under the same key is skipped; a changed model file recomputes it, and a merge
+refuses jobs made by another model.
 """
 
 import dataclasses
@@ -27,14 +28,14 @@ import torch
 from asrkit.asr.batching import FeatureSet
 from asrkit.data.audio import iter_utterance_audio
 from asrkit.data.datadir import DataDirError, load_data_dir, read_dict, write_table
-from asrkit.data.features import check_features_fit, fbank, job_share
-from asrkit.expdir import fbank_config, load_asr, model_path
+from asrkit.data.features import FBANK, check_features_fit, fbank, job_share
+from asrkit.expdir import fbank_config, feature_kind, load_asr, model_path, read_config
 from asrkit.fileio import atomic_path, atomic_write
 from asrkit.progress import progress_bar
 
 FrozenModule = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 # What an ASR encoder's outputs depend on, besides the model file (absent ones are left out of the key).
-EXP_FILES_IN_KEY = ("config.yaml", "cmvn.npz", "fbank.yaml")
+EXP_FILES_IN_KEY = ("config.yaml", "cmvn.npz", "fbank.yaml", "roi.yaml")
 
 
 def file_key(paths: Iterable[Path]) -> str:
@@ -154,7 +155,12 @@ def cache_encoder(exp_dir: Path, data_dir: Path, cache_dir: Path, model_file: st
 def encoder_inputs(exp_dir: Path, data_dir: Path) -> tuple[list[str], Callable[[list[str]], Iterator]]:
     """DATA's sorted utterance ids, and a function yielding (utterance id, fbank) for a share of them: from
     DATA/feats.scp when the fbank stage ran (refused unless made with EXP/fbank.yaml), else computed from
-    DATA/wav.scp with EXP/fbank.yaml."""
+    DATA/wav.scp with EXP/fbank.yaml. A lip-reading model's inputs come from DATA/roi.scp (made with EXP/roi.yaml)."""
+    kind = feature_kind(read_config(exp_dir, "asr"))
+    if kind != FBANK:
+        check_features_fit(data_dir, exp_dir / kind.config, kind)
+        data = FeatureSet.from_data_dir(data_dir, kind=kind)
+        return sorted(data.num_frames), lambda utts: ((utt, data.feats[utt]) for utt in utts)
     if (data_dir / "feats.scp").exists():
         check_features_fit(data_dir, exp_dir / "fbank.yaml")
         feats = kaldiio.load_scp(str(data_dir / "feats.scp"))

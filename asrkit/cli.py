@@ -8,11 +8,13 @@ import typer
 
 from asrkit.cliapp import make_app
 from asrkit.lm.cli import app as lm_app
+from asrkit.refine.cli import app as refine_app
 from asrkit.tts.cli import app as tts_app
 
 app = make_app("Speech recognition in the Kaldi/ESPnet recipe style. Stages exchange Kaldi data dirs and an exp/ dir.")
 app.add_typer(tts_app, name="tts")
 app.add_typer(lm_app, name="lm")
+app.add_typer(refine_app, name="refine")
 
 ExistingDir = typer.Argument(..., exists=True, file_okay=False, help="Kaldi-style data dir.")
 

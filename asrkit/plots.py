@@ -1,4 +1,5 @@
-"""Training curves as PNG: what people would rather see than read in train.log."""
+"""Curves as PNG: training curves (what people would rather see than read in train.log), and the pseudo-label
+precision of `asrkit refine curve`."""
 
 from pathlib import Path
 
@@ -23,6 +24,22 @@ def _plot_metric(history, metric, out):
         ax.plot(epochs, [h[split][metric] for h in history], marker="o", label=split)
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
+
+
+def plot_precision_curve(points: list[dict], out: Path):
+    """Pseudo-label precision and WER against acceptance (asrkit/refine/curve.py's points)."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    acceptance = [p["acceptance"] for p in points]
+    ax.plot(acceptance, [p["precision"] for p in points], label="precision (exactly right)")
+    ax.plot(acceptance, [p["wer"] / 100 for p in points], label="WER / 100")
+    ax.set_xlabel("acceptance (fraction kept, most confident first)")
+    ax.set_ylim(0, 1.05)
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()

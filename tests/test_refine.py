@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import shared_corpus
 
 from asrkit.data.datadir import read_dict, validate_data_dir, write_data_dir, load_data_dir
 from asrkit.refine.config import SelectConfig
@@ -122,3 +123,31 @@ def test_the_filter_keeps_exactly_the_utterances_above_the_threshold(refined, ki
     top = select(scores, hyps, SelectConfig(kind, None, 0.25))
     rest = [scores[u] for u in scores if u not in top and hyps[u].strip()]
     assert len(top) == min(3, len(rest) + len(top)) and min(scores[u] for u in top) >= max(rest, default=0)
+
+
+def test_the_curve_scores_the_confidence_against_the_hidden_labels_and_the_table_gathers_it(refined):
+    from asrkit.refine.curve import write_curve
+    from asrkit.refine.table import write_table
+
+    labels = refined["round"] / "labels"
+    lines = write_curve(labels, refined["root"] / "unlabeled" / "text", refined["round"] / "curve").read_text().splitlines()
+    assert len(lines) == 1 + 12 and lines[-1].startswith("1.0000\t")
+    table = write_table(refined["root"]).read_text().splitlines()
+    assert table[0].startswith("| arm | round | acceptance | pl_precision |") and table[2].startswith("| exp | 1 | 1.000 |")
+
+
+def test_short_utterances_of_a_speaker_are_concatenated(tmp_path):
+    import soundfile
+
+    from asrkit.data.fsdd import read_recordings, write_recordings
+    from asrkit.refine.concat import concatenate_short
+
+    recordings = [r for r in read_recordings(shared_corpus("fsdd") / "recordings") if r.take == 0 and r.digit < 3
+                  and r.speaker in ("george", "jackson")]
+    write_recordings(tmp_path / "src", recordings)
+    assert concatenate_short(tmp_path / "src", tmp_path / "dst", below=5.0, count=2, gap=0.1) == 4
+    text = read_dict(tmp_path / "dst" / "text")
+    assert text == {"george_0_00+2": "zero one", "george_2_00": "two", "jackson_0_00+2": "zero one", "jackson_2_00": "two"}
+    joined = soundfile.info(read_dict(tmp_path / "dst" / "wav.scp")["george_0_00+2"])
+    parts = [soundfile.info(str(r.path)).frames for r in recordings if r.speaker == "george" and r.digit < 2]
+    assert joined.frames == sum(parts) + 800 and validate_data_dir(tmp_path / "dst") == []

@@ -1,4 +1,5 @@
-"""`asrkit refine`: self-refinement with TTS-synthesized data (run), and the confidence curve recipes draw from it."""
+"""`asrkit refine`: self-refinement with TTS-synthesized data (run), and what recipes draw from it afterwards: the
+confidence curve against the hidden labels (curve) and the table of every arm (table)."""
 
 from pathlib import Path
 
@@ -33,3 +34,11 @@ def curve(
     from asrkit.refine.curve import write_curve
 
     typer.echo(f"refine curve: wrote {write_curve(labels_dir, ref_text, out_dir)}")
+
+
+@app.command("table")
+def table(exp_root: Path = typer.Argument(..., exists=True, file_okay=False, help="Holds <arm>/round{r}/ dirs.")):
+    """Every arm's rounds in one markdown table (EXP_ROOT/table.md) and the test WER by round (wer_by_round.png)."""
+    from asrkit.refine.table import write_table
+
+    typer.echo(f"refine table: wrote {write_table(exp_root)}")

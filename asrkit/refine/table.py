@@ -1,8 +1,9 @@
 """The recipes' comparison table: every arm's rounds side by side, with what only the recipe can score.
 
-EXP_ROOT/<arm>/round{r}/ is one row (round0: the seed, with only its test scores). Columns from the round's
-summary/row.json (asrkit/refine/summary.py), from curve/kept.json (pseudo-label precision and WER against the hidden
-labels, `asrkit refine curve`), and the WER of every decode dir test_<set>/score_wer/summary.json the recipe scored.
+EXP_ROOT/<arm>/round{r}/ is one row (an arm dir per refine run, e.g. twister_s0; seed/round0: the seed, with only
+its test scores). Columns from the round's summary/row.json (asrkit/refine/summary.py), from curve/kept.json
+(pseudo-label precision and WER against the hidden labels, `asrkit refine curve`), and `<set>_wer` from every decode
+dir round{r}/<set>/score_wer/summary.json the recipe scored (bin/refine.sh).
 EXP_ROOT/table.md holds the markdown table, EXP_ROOT/wer_by_round.png the test WER by round per arm (asrkit/plots.py).
 """
 
@@ -27,8 +28,8 @@ def round_row(round_dir: Path) -> dict:
            "acceptance": summary.get("acceptance"), "pl_precision": kept.get("precision"), "pl_wer": kept.get("wer"),
            "tts_wer": summary.get("tts_wer"), "dev_wer": summary.get("dev_wer"),
            "minutes": round(sum(v for k, v in summary.items() if k.startswith("seconds_")) / 60, 1) if summary else None}
-    for score in sorted(round_dir.glob("test_*/score_wer/summary.json")):
-        row[score.parent.parent.name.removeprefix("test_") + "_wer"] = _json(score)["wer"]
+    for score in sorted(round_dir.glob("*/score_wer/summary.json")):
+        row[score.parent.parent.name + "_wer"] = _json(score)["wer"]
     return row
 
 

@@ -361,7 +361,8 @@ def import_model(
 def synth(
     text_file: Path = typer.Argument(..., exists=True, dir_okay=False, help="`uttid text` lines (or plain lines with --plain)."),
     out_dir: Path = typer.Argument(..., help="Data dir to write (wav.scp, text, utt2spk, spk2utt, utt2dur)."),
-    voice: list[str] = typer.Option([], help="ENGINE:VOICE, e.g. espeak-ng:en-us+f3, flite:slt, festival:kal_diphone; repeatable."),
+    voice: list[str] = typer.Option([], help="ENGINE:VOICE, e.g. espeak-ng:en-us+f3, flite:slt, festival:kal_diphone, "
+                                             "model:EXP (a TTS exp dir; model:EXP@SPEAKER if speaker-conditioned); repeatable."),
     voices_file: Optional[Path] = typer.Option(None, exists=True, dir_okay=False, help="One voice spec per line (# comments)."),
     plain: bool = typer.Option(False, help="TEXT_FILE has one text per line; ids utt000001, ... are generated."),
     assign: str = typer.Option("every", help="every: each text by every voice; round-robin: text i by voice i mod V."),

@@ -32,8 +32,8 @@ def summary_stage(config: RefineConfig, round_dir: Path, model: Path, seconds: d
                 "tts_wer": _wer(synth / "decode")}
     mix = json.loads((round_dir / "finetune" / "mix.json").read_text())
     row |= {"mix_new": mix["new"], "mix_original": mix["original"]}
-    if config.dev_data:
-        row["dev_wer"] = decode_and_score(model, Path(config.dev_data), stage_dir / "dev", config.decode_config)
+    if config.dev_data:  # finetune's copy of it: its features are the model's
+        row["dev_wer"] = decode_and_score(model, round_dir / "finetune" / "dev", stage_dir / "dev", config.decode_config)
     row |= {f"seconds_{stage}": round(s, 1) for stage, s in seconds.items()}
     with atomic_write(stage_dir / "row.json") as f:
         json.dump(row, f, indent=2)

@@ -47,7 +47,9 @@ def label_stage(config: RefineConfig, current_exp: Path, stage_dir: Path) -> Pat
     else:
         labels = pseudo_label(config, current_exp, view, stage_dir / "decode")
         scores = confidences(stage_dir / "decode", config.select.confidence)
-        kept = select(scores, labels, config.select)
+        # A 1-best CTC cannot emit (ctc confidence 0) cannot be aligned for the TTS either: offered as empty.
+        ctc = confidences(stage_dir / "decode", "ctc")
+        kept = select(scores, {utt: text if ctc[utt] > 0 else "" for utt, text in labels.items()}, config.select)
     write_table(stage_dir / "confidence", {utt: f"{score:.4f}" for utt, score in scores.items()})
     if not kept:
         raise AsrkitError(f"{stage_dir}: no utterance is above the confidence threshold {config.select.threshold}")

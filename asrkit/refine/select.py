@@ -6,8 +6,8 @@ Confidences (from a decode dir, asrkit/asr/decode_dir.py):
     margin   the n-best margin 1 - exp(score_2 - score_1): how much more likely the 1-best is than the 2nd best, by
              the beam search scores, in [0, 1]; 1 when the beam found one hypothesis only (decode with nbest >= 2)
 The filter keeps an utterance when its confidence is strictly above `threshold` and its 1-best is not empty (an empty
-pseudo-label teaches nothing to a TTS; the labels stage also offers a 1-best CTC cannot emit as empty), then at most ceil(top_fraction x all utterances) of those, most confident
-first (ties by utterance id).
+pseudo-label teaches nothing to a TTS; the labels stage also offers a 1-best CTC cannot emit as empty), then at most
+ceil(top_fraction x all utterances) of those, most confident first (ties by utterance id).
 """
 
 import math

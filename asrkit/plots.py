@@ -7,6 +7,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from asrkit.fileio import atomic_path  # noqa: E402
 
@@ -57,6 +58,7 @@ def plot_wer_by_round(rows: list[dict], metric: str, out: Path):
         points = [(0, seed[0])] * bool(seed) + sorted(points)
         ax.plot([r for r, _ in points], [w for _, w in points], marker="o", label=arm)
     ax.set_xlabel("round")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(f"{metric} (%)")
     ax.grid(alpha=0.3)
     ax.legend()

@@ -8,11 +8,13 @@ import typer
 
 from asrkit.cliapp import make_app
 from asrkit.lm.cli import app as lm_app
+from asrkit.refine.cli import app as refine_app
 from asrkit.tts.cli import app as tts_app
 
 app = make_app("Speech recognition in the Kaldi/ESPnet recipe style. Stages exchange Kaldi data dirs and an exp/ dir.")
 app.add_typer(tts_app, name="tts")
 app.add_typer(lm_app, name="lm")
+app.add_typer(refine_app, name="refine")
 
 ExistingDir = typer.Argument(..., exists=True, file_okay=False, help="Kaldi-style data dir.")
 
@@ -389,7 +391,8 @@ def import_model(
 def synth(
     text_file: Path = typer.Argument(..., exists=True, dir_okay=False, help="`uttid text` lines (or plain lines with --plain)."),
     out_dir: Path = typer.Argument(..., help="Data dir to write (wav.scp, text, utt2spk, spk2utt, utt2dur)."),
-    voice: list[str] = typer.Option([], help="ENGINE:VOICE, e.g. espeak-ng:en-us+f3, flite:slt, festival:kal_diphone; repeatable."),
+    voice: list[str] = typer.Option([], help="ENGINE:VOICE, e.g. espeak-ng:en-us+f3, flite:slt, festival:kal_diphone, "
+                                             "model:EXP (a TTS exp dir; model:EXP@SPEAKER if speaker-conditioned); repeatable."),
     voices_file: Optional[Path] = typer.Option(None, exists=True, dir_okay=False, help="One voice spec per line (# comments)."),
     plain: bool = typer.Option(False, help="TEXT_FILE has one text per line; ids utt000001, ... are generated."),
     assign: str = typer.Option("every", help="every: each text by every voice; round-robin: text i by voice i mod V."),

@@ -26,3 +26,20 @@ def test_alignment_of_grid_utterances_sums_to_their_mel_frames(grid_aligned):
         assert len(d) == len(tts_token_ids(tokenizer, text[utt])) == len(text[utt]) + 2
         assert sum(d) == features.num_frames(soundfile.info(wav_scp[utt]).frames)
         assert min(d) >= 0
+
+
+def test_an_utterance_whose_text_cannot_fit_is_an_error_or_left_out(grid_aligned, tmp_path):
+    import pytest
+
+    from asrkit.data.datadir import DataDirError, load_data_dir, write_data_dir
+    from asrkit.tts.align import align_data_dir
+
+    data = load_data_dir(grid_aligned["data"])
+    first = data.utt_ids[0]
+    text = {**data.text, first: " ".join(["bin blue at f two now"] * 20)}  # far more characters than frames
+    write_data_dir(tmp_path / "data", data.wav_scp, text, data.utt2spk)
+    features = TTSConfig.load(grid_aligned["tts_config"]).feature_config
+    with pytest.raises(DataDirError, match=first):
+        align_data_dir(tmp_path / "data", grid_aligned["asr"], tmp_path / "strict", features)
+    align_data_dir(tmp_path / "data", grid_aligned["asr"], tmp_path / "skip", features, skip_unfit=True)
+    assert sorted(read_durations(tmp_path / "skip" / "durations")) == data.utt_ids[1:]

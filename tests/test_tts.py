@@ -73,3 +73,10 @@ def test_an_asr_exp_dir_is_refused_as_a_voice_by_its_kind(grid_aligned, tmp_path
     (tmp_path / "text").write_text("u1 bin blue\n")
     result = CliRunner().invoke(app, ["synth", str(tmp_path / "text"), str(tmp_path / "out"), "--voice", f"model:{grid_aligned['asr']}"])
     assert result.exit_code == 1 and "kind: asr; this needs a tts exp dir" in result.output
+
+
+def test_a_model_voice_speaks_the_same_samples_every_time(grid_tts):
+    voice = ModelVoice(grid_tts)
+    first, _ = voice.synthesize("bin blue at f two now")
+    second, _ = ModelVoice(grid_tts).synthesize("bin blue at f two now")
+    assert first.tobytes() == second.tobytes()

@@ -11,6 +11,7 @@ OUT/durations holds `uttid d1 d2 ...` (one duration per TTS token); OUT is also 
 the aligner's, which the TTS model takes over as its input vocabulary.
 """
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,8 @@ from asrkit.data.tokens import SPACE, Tokenizer, copy_token_dir
 from asrkit.errors import AsrkitError
 from asrkit.progress import progress_bar
 from asrkit.tts.features import TTSFeatureConfig
+
+log = logging.getLogger("asrkit.tts.align")
 
 
 def tts_token_ids(tokenizer: Tokenizer, text: str) -> list[int]:
@@ -42,8 +45,12 @@ def durations_from_spans(spans: list[tuple[int, int]], num_enc_frames: int, num_
 
 @torch.no_grad()
 def align_data_dir(data_dir: Path, asr_exp: Path, out_dir: Path, tts_config: TTSFeatureConfig,
-                   model_file: str = "valid.acc.ave.pth") -> Path:
-    """Align every utterance of data_dir with the CTC model of asr_exp; writes OUT/durations and OUT's token dir."""
+                   model_file: str = "valid.acc.ave.pth", skip_unfit: bool = False) -> Path:
+    """Align every utterance of data_dir with the CTC model of asr_exp; writes OUT/durations and OUT's token dir.
+
+    An utterance whose tokens CTC cannot fit in its encoder frames is an error naming it, or with skip_unfit left
+    out of OUT/durations (a warning counts them)."""
+    from asrkit.asr.recognize import ctc_can_emit
     from asrkit.expdir import fbank_config, load_asr
 
     model, tokenizer = load_asr(Path(asr_exp), model_file)
@@ -52,18 +59,24 @@ def align_data_dir(data_dir: Path, asr_exp: Path, out_dir: Path, tts_config: TTS
     features = fbank_config(asr_exp)
     data = load_data_dir(data_dir)
     text = read_dict(Path(data_dir) / "text")
-    durations = {}
+    durations, skipped = {}, []
     audio = iter_utterance_audio(data, features.fs)
     for utt, samples in progress_bar(audio, total=len(data.utt_ids), description="align"):
         feats = torch.from_numpy(fbank(samples, features)).unsqueeze(0)
         enc, enc_lens = model.encode(feats, torch.tensor([feats.size(1)]))
         log_probs = model.ctc.log_softmax(enc)[0, : enc_lens[0]]
         targets = tokenizer.encode(text[utt])
+        if skip_unfit and not ctc_can_emit(targets, log_probs.size(0)):
+            skipped.append(utt)
+            continue
         if len(targets) > log_probs.size(0):
             raise DataDirError(f"utterance '{utt}': {len(targets)} tokens do not fit in {log_probs.size(0)} encoder frames")
         num_samples = round(len(samples) * tts_config.fs / features.fs)
         spans = [(span.start, span.end) for span in ctc_spans(log_probs, targets)]
         durations[utt] = durations_from_spans(spans, log_probs.size(0), tts_config.num_frames(num_samples))
+    if skipped:
+        log.warning(f"align: {len(skipped)} utterance(s) do not fit in their encoder frames and are left out, "
+                    f"e.g. '{skipped[0]}'")
     out_dir = Path(out_dir)
     write_table(out_dir / "durations", {utt: " ".join(map(str, d)) for utt, d in durations.items()})
     copy_token_dir(asr_exp, out_dir)

@@ -35,7 +35,8 @@ def align(
 def train(
     data_dir: Path = ExistingDir,
     exp_dir: Path = typer.Argument(..., help="TTS experiment dir."),
-    config: Path = typer.Option(..., exists=True, help="TTS YAML (FastSpeech2 `model`, `features`, training options)."),
+    config: Path = typer.Option(..., exists=True, help="TTS YAML (FastSpeech2 `model`, `features`, training options; "
+                                                    "`speakers: true`: one voice per speaker of DATA_DIR/utt2spk)."),
     alignment: Path = typer.Option(..., exists=True, file_okay=False, help="`asrkit tts align` output dir for DATA_DIR."),
     resume: bool = typer.Option(False, help="Continue from EXP_DIR/checkpoint.pth if it exists."),
 ):
@@ -51,7 +52,8 @@ def evaluate(
     text: Path = typer.Argument(..., exists=True, dir_okay=False, help="Kaldi `text` file: uttid transcript."),
     asr_exp: Path = typer.Argument(..., exists=True, file_okay=False, help="ASR exp dir that judges intelligibility."),
     out_dir: Path = typer.Argument(..., help="Decode dir (text, score_wer/, ...); the synthesized speech goes to OUT_DIR/data."),
-    voice: str = typer.Option(..., help="A synth voice, e.g. model:exp/tts_train (a TTS exp dir) or espeak-ng:en-us."),
+    voice: str = typer.Option(..., help="A synth voice, e.g. model:exp/tts_train (a TTS exp dir; model:EXP@SPEAKER if "
+                                        "speaker-conditioned) or espeak-ng:en-us."),
     decode_config: Optional[Path] = typer.Option(None, exists=True, help="Decoding YAML."),
 ):
     """Intelligibility: synthesize TEXT with VOICE, decode it with ASR_EXP, score WER against TEXT."""

@@ -4,23 +4,31 @@ FastSpeech2 regresses log-mel frames, per-token log F0 and energy; all three are
 variance with statistics of the training set (as ESPnet's global_mvn does), so no loss term dominates by its scale.
 The input vocabulary is the aligner's char token list: 0 is padding (`<blank>`), the last id is FastSpeech2's eos.
 
-exp/tts_<tag>/ holds config.yaml (resolved, `kind: tts`), the aligner's token dir (tokens.txt, token_type), stats.npz, checkpoint.pth, <N>epoch.pth (n-best by
-validation loss), valid.loss.ave.pth (their average), train.log and images/loss.png.
+Speaker conditioning (`speakers: true`): espnet2's `spks` speaker-id embedding, one per speaker of the training
+data dir's utt2spk; the speakers, sorted, are numbered from 0 in EXP/spk2sid (`speaker index`), and the resolved
+config's model.spks is their count. Without it (the default) the model is single-speaker and reads no speaker id.
+
+exp/tts_<tag>/ holds config.yaml (resolved, `kind: tts`), the aligner's token dir (tokens.txt, token_type), stats.npz,
+spk2sid (speaker-conditioned models only), checkpoint.pth, <N>epoch.pth (n-best by validation loss),
+valid.loss.ave.pth (their average), train.log and images/loss.png.
 """
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
 from asrkit.config import load_config
+from asrkit.data.datadir import read_dict
 from asrkit.errors import ConfigError
 from asrkit.expdir import MODEL_FILES
 from asrkit.train.params import absolute_sources
 from asrkit.tts.features import TTSFeatureConfig
 
 MODEL_FILE = MODEL_FILES["tts"]
+SPK2SID = "spk2sid"  # EXP/spk2sid: `speaker index` of a speaker-conditioned model
 
 
 @dataclass
@@ -42,6 +50,7 @@ class TTSConfig:
     init_param: list = field(default_factory=list)  # "src_file:src_key:dst_key:exclude_keys" entries to start from
     save_frozen: bool = True  # false: checkpoints hold only trainable tensors, the frozen ones come from init_param
     inputs: dict = field(default_factory=dict)  # filled in the exp dir's copy: where the data came from
+    speakers: bool = False  # condition on the data dir's utt2spk speakers (espnet2 `spks`, ids in EXP/spk2sid)
 
     @classmethod
     def load(cls, path) -> "TTSConfig":
@@ -54,6 +63,11 @@ class TTSConfig:
     @property
     def feature_config(self) -> TTSFeatureConfig:
         return TTSFeatureConfig(**self.features)
+
+
+def read_spk2sid(exp_dir) -> dict[str, int]:
+    """EXP/spk2sid of a speaker-conditioned TTS exp dir: speaker -> index."""
+    return {spk: int(sid) for spk, sid in read_dict(Path(exp_dir) / SPK2SID).items()}
 
 
 class Normalizer(nn.Module):
@@ -82,27 +96,32 @@ class TTSModel(nn.Module):
         self.pitch_norm = Normalizer(stats["pitch_mean"], stats["pitch_std"])
         self.energy_norm = Normalizer(stats["energy_mean"], stats["energy_std"])
 
-    def forward(self, text, text_lens, mel, mel_lens, durations, pitch, energy) -> dict:
-        """durations, pitch, energy: (B, tokens + 1) with FastSpeech2's eos last; returns the loss and its parts."""
+    def forward(self, text, text_lens, mel, mel_lens, durations, pitch, energy, sids=None) -> dict:
+        """durations, pitch, energy: (B, tokens + 1) with FastSpeech2's eos last; sids: (B,) speaker indices (read
+        only by a speaker-conditioned model); returns the loss and its parts."""
         token_lens = text_lens + 1
         loss, stats, _ = self.fastspeech2(
             text, text_lens, self.mel_norm(mel), mel_lens, durations, token_lens,
-            self.pitch_norm(pitch).unsqueeze(-1), token_lens, self.energy_norm(energy).unsqueeze(-1), token_lens)
+            self.pitch_norm(pitch).unsqueeze(-1), token_lens, self.energy_norm(energy).unsqueeze(-1), token_lens,
+            sids=sids)
         return {"loss": loss, **{k: float(v) for k, v in stats.items() if k.endswith("_loss")}}
 
     @torch.no_grad()
-    def synthesize(self, token_ids: list[int], speed: float = 1.0, pitch_shift: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    def synthesize(self, token_ids: list[int], speed: float = 1.0, pitch_shift: float = 1.0,
+                   sid: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(frames, n_mels) log-mel and the per-token durations it was generated with (eos last).
 
         speed > 1 speaks faster, pitch_shift scales F0: both change the predictions, which a second pass then renders
-        (espnet2's own alpha would not report the durations it really used).
+        (espnet2's own alpha would not report the durations it really used). sid: the speaker's index (spk2sid),
+        for a speaker-conditioned model.
         """
         text = torch.tensor(token_ids, dtype=torch.long)
-        out = self.fastspeech2.inference(text)
+        sids = None if sid is None else torch.tensor([sid], dtype=torch.long)
+        out = self.fastspeech2.inference(text, sids=sids)
         if speed != 1.0 or pitch_shift != 1.0:
             durations = torch.round(out["duration"].float() / speed).long()
             log_f0 = self.pitch_norm.inverse(out["pitch"]) + float(np.log(pitch_shift))
             out = self.fastspeech2.inference(text, durations=durations, pitch=self.pitch_norm(log_f0),
-                                             energy=out["energy"], use_teacher_forcing=True)
+                                             energy=out["energy"], sids=sids, use_teacher_forcing=True)
             out["duration"] = durations
         return self.mel_norm.inverse(out["feat_gen"]), out["duration"]

@@ -31,7 +31,7 @@ ENGINES: dict[str, str] = {  # engine -> `module:class` of its Voice, imported o
     "espeak-ng": "asrkit.tts.voices:EspeakVoice",
     "flite": "asrkit.tts.voices:FliteVoice",
     "festival": "asrkit.tts.voices:FestivalVoice",
-    "model": "asrkit.tts.voice:ModelVoice",  # VOICE: a trained TTS exp dir (asrkit tts train)
+    "model": "asrkit.tts.voice:ModelVoice",  # VOICE: a trained TTS exp dir (asrkit tts train)[@SPEAKER]
 }
 ASSIGNMENTS = ("every", "round-robin")
 AUDIO_FORMATS = {"flac": "FLAC", "wav": "WAV"}
@@ -101,17 +101,19 @@ class Jitter:
         return 1.0 + rng.uniform(-self.rate, self.rate), 1.0 + rng.uniform(-self.pitch, self.pitch)
 
 
-def plan_utterances(texts: dict[str, str], voices: list[str], assign: str = "every", jitter: Jitter = Jitter()) -> list[Utterance]:
+def plan_utterances(texts: dict[str, str], voices: list[str], assign: str = "every", jitter: Jitter = Jitter(),
+                    speakers: dict[str, str] | None = None) -> list[Utterance]:
     """Pair texts with voices, sorted by utterance id `<speaker>-<text id>`.
 
     every: each text by every voice (compare voices on the same text); round-robin: text i by voice i mod V, in
-    file order (as many utterances as texts, spread evenly over the voices).
+    file order (as many utterances as texts, spread evenly over the voices). speakers: each voice's speaker id
+    (default speaker_id(spec)), e.g. the real speaker a speaker-conditioned model's voice imitates.
     """
     if assign not in ASSIGNMENTS:
         raise AsrkitError(f"assign must be one of {', '.join(ASSIGNMENTS)}, not '{assign}'")
     if not voices:
         raise VoiceError("no voice given")
-    speakers = {spec: speaker_id(spec) for spec in voices}
+    speakers = {spec: (speakers or {}).get(spec) or speaker_id(spec) for spec in voices}
     if len(set(speakers.values())) < len(set(voices)):
         raise VoiceError(f"voices {' '.join(voices)} do not give distinct speaker ids: {' '.join(speakers.values())}")
     if assign == "every":
@@ -130,9 +132,10 @@ def plan_utterances(texts: dict[str, str], voices: list[str], assign: str = "eve
 
 def synthesize_data_dir(texts: dict[str, str], voices: list[str], out_dir, *, audio_dir=None, nj: int = 1,
                         job: int | None = None, assign: str = "every", jitter: Jitter = Jitter(), fs: int = 16000,
-                        audio_format: str = "flac") -> int:
+                        audio_format: str = "flac", speakers: dict[str, str] | None = None) -> int:
     """Synthesize job `job` of `nj` (all when job is None) into AUDIO_DIR/<speaker>/<utt>.<format>; without a job,
     also write the data dir OUT_DIR (wav.scp, text, utt2spk, spk2utt, utt2dur). Returns the utterances synthesized now.
+    speakers: the speaker id of each voice (plan_utterances).
 
     Every voice is loaded, and so checked, before any audio is written.
     """
@@ -141,7 +144,7 @@ def synthesize_data_dir(texts: dict[str, str], voices: list[str], out_dir, *, au
 
     if audio_format not in AUDIO_FORMATS:
         raise AsrkitError(f"audio format must be one of {', '.join(AUDIO_FORMATS)}, not '{audio_format}'")
-    plan = plan_utterances(texts, voices, assign, jitter)
+    plan = plan_utterances(texts, voices, assign, jitter, speakers)
     loaded = {spec: load_voice(spec) for spec in dict.fromkeys(voices)}
     audio_dir = Path(audio_dir or Path(out_dir) / "audio").resolve()
     paths = {utt.utt_id: audio_dir / utt.speaker / f"{utt.utt_id}.{audio_format}" for utt in plan}

@@ -3,7 +3,8 @@
 Targets (log-mel, token pitch and energy) are extracted once up front and kept in memory: a TTS corpus for one
 speaker is small, and extracting F0 every epoch would cost more than the tiny model's training step.
 Training is the shared loop's (asrkit/train/loop.py): batches are lists of Utterance, the n-best snapshots are ranked
-by validation loss (TTS has no accuracy). One process: FastSpeech2 on one speaker is small.
+by validation loss (TTS has no accuracy). One process: FastSpeech2 on one speaker is small. With `speakers: true`
+each utterance carries its speaker's index (EXP/spk2sid, asrkit/tts/model.py).
 """
 
 import logging
@@ -16,7 +17,7 @@ import yaml
 
 from asrkit.asr.batching import bucket_batches, pad
 from asrkit.data.audio import iter_utterance_audio
-from asrkit.data.datadir import DataDirError, load_data_dir, read_dict
+from asrkit.data.datadir import DataDirError, load_data_dir, read_dict, write_table
 from asrkit.data.tokens import Tokenizer, copy_token_dir
 from asrkit.errors import AsrkitError
 from asrkit.fileio import atomic_path, atomic_write
@@ -25,7 +26,7 @@ from asrkit.train.distributed import Distributed
 from asrkit.train.loop import seed_everything, set_up_logging, train_loop
 from asrkit.tts.align import read_durations, tts_token_ids
 from asrkit.tts.features import TTSFeatureExtractor
-from asrkit.tts.model import TTSConfig, TTSModel
+from asrkit.tts.model import SPK2SID, TTSConfig, TTSModel, read_spk2sid
 
 log = logging.getLogger("asrkit.tts.train")
 
@@ -37,10 +38,13 @@ class Utterance:
     mel: np.ndarray  # (frames, n_mels)
     pitch: np.ndarray  # (T_text + 1,) token-averaged log F0
     energy: np.ndarray  # (T_text + 1,)
+    sid: int = 0  # the speaker's index in EXP/spk2sid (0 for a single-speaker model)
 
 
-def load_utterances(data_dir: Path, alignment_dir: Path, tokenizer: Tokenizer, extractor: TTSFeatureExtractor) -> dict[str, Utterance]:
-    """Every utterance of data_dir with its tokens, durations and targets; a mismatch names the utterance."""
+def load_utterances(data_dir: Path, alignment_dir: Path, tokenizer: Tokenizer, extractor: TTSFeatureExtractor,
+                    spk2sid: dict[str, int] | None = None) -> dict[str, Utterance]:
+    """Every utterance of data_dir with its tokens, durations, targets (and speaker index, given spk2sid); a mismatch
+    names the utterance."""
     data = load_data_dir(data_dir)
     text = read_dict(Path(data_dir) / "text")
     durations = read_durations(Path(alignment_dir) / "durations")
@@ -59,7 +63,8 @@ def load_utterances(data_dir: Path, alignment_dir: Path, tokenizer: Tokenizer, e
             mel, pitch, energy = extractor(samples, utt_durations)
         except ValueError as error:
             raise DataDirError(f"utterance '{utt}': {error}") from None
-        utts[utt] = Utterance(np.array(tokens), np.array(utt_durations), mel, pitch, energy)
+        sid = spk2sid[data.utt2spk[utt]] if spk2sid else 0
+        utts[utt] = Utterance(np.array(tokens), np.array(utt_durations), mel, pitch, energy, sid)
     return utts
 
 
@@ -74,20 +79,25 @@ def target_stats(utts: list[Utterance]) -> dict[str, np.ndarray]:
 
 
 def make_batch(utts: list[Utterance]):
-    """Padded (text, text_lens, mel, mel_lens, durations, pitch, energy) tensors."""
+    """Padded (text, text_lens, mel, mel_lens, durations, pitch, energy, sids) tensors."""
     text, text_lens = pad([torch.from_numpy(u.tokens) for u in utts], 0)
     mel, mel_lens = pad([torch.from_numpy(u.mel) for u in utts], 0.0)
     durations, _ = pad([torch.from_numpy(u.durations) for u in utts], 0)
     pitch, _ = pad([torch.from_numpy(u.pitch) for u in utts], 0.0)
     energy, _ = pad([torch.from_numpy(u.energy) for u in utts], 0.0)
-    return text, text_lens, mel, mel_lens, durations, pitch, energy
+    sids = torch.tensor([u.sid for u in utts], dtype=torch.long)
+    return text, text_lens, mel, mel_lens, durations, pitch, energy, sids
 
 
 def prepare_exp_dir(exp_dir: Path, config_file: Path, data_dir: Path, alignment_dir: Path) -> TTSConfig:
-    """Copy what synthesis needs (config, token list) into the exp dir, so it stands on its own."""
+    """Copy what synthesis needs (config, token list, speaker indices) into the exp dir, so it stands on its own."""
     exp_dir.mkdir(parents=True, exist_ok=True)
     config = TTSConfig.load(config_file)
     config.features = config.feature_config.as_dict()  # defaults written out: synthesis must match training
+    if config.speakers:
+        speakers = sorted(set(load_data_dir(data_dir).utt2spk.values()))
+        config.model = {**config.model, "spks": len(speakers)}
+        write_table(exp_dir / SPK2SID, {spk: str(sid) for sid, spk in enumerate(speakers)})
     copy_token_dir(alignment_dir, exp_dir)
     resolved = {**config.__dict__, "inputs": {"data": str(data_dir), "alignment": str(alignment_dir)}}
     with atomic_write(exp_dir / "config.yaml") as f:
@@ -101,7 +111,8 @@ def train_tts(data_dir: Path, exp_dir: Path, config_file: Path, alignment_dir: P
     config = prepare_exp_dir(exp_dir, config_file, data_dir, alignment_dir)
     set_up_logging(exp_dir / "train.log", is_main=True)
     tokenizer = Tokenizer.from_dir(exp_dir)
-    utts = load_utterances(data_dir, alignment_dir, tokenizer, TTSFeatureExtractor(config.feature_config))
+    spk2sid = read_spk2sid(exp_dir) if config.speakers else None
+    utts = load_utterances(data_dir, alignment_dir, tokenizer, TTSFeatureExtractor(config.feature_config), spk2sid)
     ids = sorted(utts)
     if len(ids) <= config.valid_utts:
         raise AsrkitError(f"{data_dir}: {len(ids)} utterances leave none to train on after {config.valid_utts} for validation")

@@ -2,6 +2,8 @@
 
 It is an asrkit.tts.voices.Voice (`synthesize(text, rate, pitch) -> (float32 samples, sample rate)`), so the synth
 registry serves it as engine `model` with the exp dir as the voice: `asrkit synth --voice model:exp/tts_train`.
+A speaker-conditioned model (`speakers: true`) speaks as the speaker named after `@`: `model:exp/tts_train@george`
+(a speaker of its EXP/spk2sid); a single-speaker model takes no `@SPEAKER`.
 """
 
 from pathlib import Path
@@ -11,24 +13,38 @@ import numpy as np
 from asrkit.errors import AsrkitError
 from asrkit.expdir import load_tts
 from asrkit.tts.align import tts_token_ids
-from asrkit.tts.model import MODEL_FILE
+from asrkit.tts.model import MODEL_FILE, read_spk2sid
 from asrkit.tts.vocoder import GriffinLim
 from asrkit.tts.voices import Voice, VoiceError
 
 
 class ModelVoice(Voice):
-    def __init__(self, exp_dir: str, model_file: str = MODEL_FILE):
-        super().__init__(f"model:{exp_dir}")
+    def __init__(self, voice: str, model_file: str = MODEL_FILE):
+        super().__init__(f"model:{voice}")
+        exp_dir, _, speaker = str(voice).rpartition("@") if "@" in str(voice) else (str(voice), "", "")
         try:
             self.model, self.tokenizer, config = load_tts(Path(exp_dir), model_file)
         except AsrkitError as error:
             raise VoiceError(f"voice {self.spec}: {error}") from None
+        self.sid = self._speaker_index(Path(exp_dir), speaker, config.speakers)
         self.features = config.feature_config
         self.vocoder = GriffinLim(self.features, **config.vocoder)
 
+    def _speaker_index(self, exp_dir: Path, speaker: str, conditioned: bool) -> int | None:
+        if not conditioned:
+            if speaker:
+                raise VoiceError(f"voice {self.spec}: {exp_dir} is a single-speaker model; drop '@{speaker}'")
+            return None
+        speakers = read_spk2sid(exp_dir)
+        if speaker not in speakers:
+            raise VoiceError(f"voice {self.spec}: name a speaker of {exp_dir / 'spk2sid'} after '@', one of "
+                             f"{' '.join(sorted(speakers)[:10])}")
+        return speakers[speaker]
+
     def synthesize_with_durations(self, text: str, rate: float = 1.0, pitch: float = 1.0) -> tuple[np.ndarray, int, list[int]]:
         """Samples, their rate, and the per-token durations (in frames, eos last) the samples were made from."""
-        log_mel, durations = self.model.synthesize(tts_token_ids(self.tokenizer, text), speed=rate, pitch_shift=pitch)
+        log_mel, durations = self.model.synthesize(tts_token_ids(self.tokenizer, text), speed=rate, pitch_shift=pitch,
+                                                   sid=self.sid)
         return self.vocoder(log_mel.numpy()), self.features.fs, durations.tolist()
 
     def synthesize(self, text: str, rate: float = 1.0, pitch: float = 1.0) -> tuple[np.ndarray, int]:

@@ -27,7 +27,7 @@ from asrkit.refine.mix import mix_data_dir
 def finetune_stage(config: RefineConfig, current_exp: Path, parts: list[Path], stage_dir: Path) -> Path:
     """Mix, make features, train; returns the fine-tuned exp dir."""
     from asrkit.asr.train import Inputs, train
-    from asrkit.data.features import compute_fbank_job, merge_fbank_jobs
+    from asrkit.data.features import compute_fbank_job, merge_feature_jobs
     from asrkit.expdir import fbank_config
 
     mix = mix_data_dir(parts, config.train_data, config.finetune.original_ratio, config.seed, stage_dir / "mix")
@@ -36,7 +36,7 @@ def finetune_stage(config: RefineConfig, current_exp: Path, parts: list[Path], s
     train_dir, dev_dir = _split(config, stage_dir / "mix", stage_dir)
     for data in (train_dir, dev_dir):
         compute_fbank_job(data, stage_dir / "fbank" / data.name, fbank_config(current_exp))
-        merge_fbank_jobs(data, stage_dir / "fbank" / data.name, 1)
+        merge_feature_jobs(data, stage_dir / "fbank" / data.name, 1)
     write_train_config(config, current_exp, stage_dir / "train.yaml", mix)
     train(stage_dir / "asr", stage_dir / "train.yaml", Inputs(train_dir, dev_dir, current_exp, current_exp / "cmvn.npz"),
           resume=True, init=current_exp)

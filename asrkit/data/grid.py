@@ -80,9 +80,9 @@ HELDOUT_SET = "test_pairs"  # the held-out command x colour split's out-of-domai
 
 
 def parse_pairs(spec: str) -> set[tuple[str, str]]:
-    """"bin:blue lay:green" -> {("bin", "blue"), ("lay", "green")}: command x colour pairs to hold out."""
+    """"bin:blue lay:green" (or comma-separated) -> {("bin", "blue"), ("lay", "green")}: the pairs to hold out."""
     pairs = set()
-    for item in spec.split():
+    for item in spec.replace(",", " ").split():
         parts = item.split(":")
         if len(parts) != 2 or not all(parts):
             raise AsrkitError(f"held-out pair {item!r} is not COMMAND:COLOUR (e.g. bin:blue)")

@@ -2,7 +2,7 @@
 # GRID s1 data dirs (asrkit/data/grid.py): of the 1000 utterances sorted by id, every 20th (index 0, 20, ...) is dev
 # and every 20th from index 10 is test (50 each, spread over the whole grammar); the other 900 train. The transcript is
 # the word alignment without its `sil` (silence) and `sp` (short pause) entries: six words each.
-# --heldout_pairs "bin:blue lay:green ..." (default: none, the split above unchanged) moves every utterance whose
+# --heldout_pairs bin:blue,lay:green,... (default: none, the split above unchanged) moves every utterance whose
 # command and colour are one of those pairs out of train, dev and test into data/test_pairs (a word-combination shift:
 # every word is heard in training, those pairs never); test then holds only seen pairs.
 set -euo pipefail

@@ -147,7 +147,7 @@ def compare_decode_dirs(dir_a: Path, dir_b: Path, data_dir: Path, resamples: int
         _check_hyp_ids(refs, hyps, hyp_text)
         counts = [a.counts() for a in align(refs, hyps, "wer")]
         errors.append(np.array([c.errors for c in counts]))
-    words = np.array([c.ref_tokens for c in counts])
+        words = np.array([c.ref_tokens for c in counts])  # the reference's: the same for A and B
     if not words.sum():
         raise AsrkitError(f"{ref_text}: no reference words, so no WER to compare")
     return paired_bootstrap(errors[0], errors[1], words, resamples, seed)

@@ -5,8 +5,10 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from asrkit.data.datadir import read_dict, write_table
+from asrkit.errors import AsrkitError
 from asrkit.scoring import compare_decode_dirs, paired_bootstrap
 
 
@@ -57,3 +59,11 @@ def test_the_p_value_follows_the_spread_not_only_the_mean():
     assert lumpy.p_value > steady.p_value and lumpy.detectable > 5
     assert paired_bootstrap(np.zeros(100), np.ones(100), words, 500, seed=3) == \
         paired_bootstrap(np.zeros(100), np.ones(100), words, 500, seed=3)
+
+
+def test_a_hypothesis_for_an_utterance_not_in_the_reference_is_a_one_line_error(tmp_path):
+    write_table(tmp_path / "data" / "text", {"u1": "a b", "u2": "c"})
+    write_table(tmp_path / "a" / "text", {"u1": "a b", "u2": "c"})
+    write_table(tmp_path / "b" / "text", {"u1": "a", "u3": "c"})
+    with pytest.raises(AsrkitError, match=r"b/text: utterance 'u3' is not in the reference"):
+        compare_decode_dirs(tmp_path / "a", tmp_path / "b", tmp_path / "data")

@@ -173,7 +173,7 @@ def paired_bootstrap(errors_a: np.ndarray, errors_b: np.ndarray, words: np.ndarr
     low, high = np.percentile(diffs, [2.5, 97.5])
     return Comparison(utterances=n, words=total, wer_a=100 * float(errors_a.sum()) / total,
                       wer_b=100 * float(errors_b.sum()) / total, diff=diff, diff_low=float(low),
-                      diff_high=float(high), p_value=(hits + 1) / (resamples + 1),
+                      diff_high=float(high), p_value=float(hits + 1) / (resamples + 1),
                       detectable=float(np.percentile(centred, 95)), resamples=resamples)
 
 

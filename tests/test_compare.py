@@ -44,7 +44,8 @@ def test_injected_errors_are_a_significant_difference_and_a_few_are_not(yesno_re
         return compare_decode_dirs(decode, tmp_path / name, data, resamples=2000)
 
     many, one = with_errors("many", 8), with_errors("one", 1)
-    assert many.diff > 20 and many.p_value < 0.01 and many.diff_low > 0
+    # 64 flipped words, less the few the model had wrong (flipped right): about 18 points on 232 words
+    assert many.diff > 15 and many.p_value < 0.01 and many.diff_low > 0
     assert many.detectable < many.diff
     # one utterance's 8 errors: within what 29 utterances can tell apart
     assert one.p_value > 0.05 and one.diff_low <= 0 <= one.diff_high

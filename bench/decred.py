@@ -5,7 +5,8 @@ internal-LM perplexity, and a paired bootstrap of every DeCRED decoding against 
     nice -n 10 .venv/bin/python bench/decred.py tts_digits --seeds 0 1 2
 
 Per seed, two systems train from the recipe's training config (--config) with the same size, batches and epochs:
-`baseline` (its `decred.layers: []`, `weights: []`: no head) and `decred` (the config as it is). The baseline decodes
+`decred` (the config as it is: in the recipes a head at layer D-2, decoder loss 0.3 head + 0.7 final) and `baseline`
+(`decred.layers: []`, `weights: []`, `final_weight: 1.0`: no head, the final layer's loss alone). The baseline decodes
 with `decred_logits: final`, DeCRED with final, mean and weighted (the recipe's decode config otherwise). Every test set
 of the recipe's SPECS entry is decoded and scored; `asrkit ilm-ppl` scores each set's text (in and out of domain); each
 DeCRED decoding is compared with the baseline's on the same seed and set (`asrkit compare`'s paired bootstrap).
@@ -16,7 +17,8 @@ Files:
                                                configs (final.yaml, mean.yaml, weighted.yaml)
     bench/results/decred_<recipe>.md, .json    the table (mean [min, max] over seeds) and every per-seed figure
 Resumable: the data stages, each training (valid.acc.ave.pth), decoding (score_wer/summary.json) and ILM
-(ilm_ppl/<set>/summary.json) are skipped when their output exists; a stopped training resumes (asr.sh --resume).
+(ilm_ppl/<set>/summary.json) are skipped when their output exists; a stopped training resumes (asr.sh --resume); a
+trained exp dir whose generated config changed since is an error (remove it to retrain), never silently reused.
 --max-epoch makes a smoke run, kept apart under the names <recipe>_smoke (its results say so); the full comparison
 runs without it on a quiet machine.
 """
@@ -49,6 +51,7 @@ IN, TEXT, ACOUSTIC = "in domain", "text shift", "acoustic shift"
 MODES = ("final", "mean", "weighted")  # DeCRED decodings (asrkit/asr/decred.py); the baseline has `final` only
 DECODE_MODEL = "valid.acc.ave.pth"
 DATA_DONE = ".bench_decred_data"  # in the recipe copy: the data stages finished; holds the test sets found
+TRAINED_WITH = "bench_decred.yaml"  # in an exp dir: the generated config it was trained with (a rerun checks it)
 
 
 @dataclasses.dataclass
@@ -107,8 +110,8 @@ def write_configs(name: str, recipe: Path, config: str, seeds: list[int], max_ep
             conf["seed"] = seed
             if max_epoch:
                 conf["max_epoch"] = max_epoch
-            if system == "baseline":
-                conf["model"]["decred"].update(layers=[], weights=[])
+            if system == "baseline":  # a plain decoder: no head, its loss the final layer's alone, at weight 1
+                conf["model"]["decred"].update(layers=[], weights=[], final_weight=1.0)
             write_if_changed(conf_dir / f"{system}_seed{seed}.yaml", conf)
     decode = yaml.safe_load((recipe / "conf" / "decode.yaml").read_text())
     for mode in MODES:
@@ -125,10 +128,13 @@ def write_if_changed(path: Path, conf: dict):
 
 def train_and_decode(recipe: Path, conf_dir: Path, tag: str, modes: tuple[str, ...], sets: list[str]):
     """exp/asr_<tag>: trained, decoded with each mode on every set, scored; ILM perplexity of every set's text."""
-    exp = recipe / "exp" / f"asr_{tag}"
-    train_args = ["--asr_config", str(conf_dir / f"{tag}.yaml"), "--asr_tag", tag]
+    exp, config = recipe / "exp" / f"asr_{tag}", conf_dir / f"{tag}.yaml"
+    train_args = ["--asr_config", str(config), "--asr_tag", tag]
     if not (exp / DECODE_MODEL).exists():
         run_recipe(recipe, f"train_{tag}", "--stage", "5", "--stop_stage", "5", *train_args, "--test_sets", sets[0])
+        shutil.copyfile(config, exp / TRAINED_WITH)
+    elif not (exp / TRAINED_WITH).exists() or (exp / TRAINED_WITH).read_text() != config.read_text():
+        raise SystemExit(f"decred.py: {exp} was trained with another config than {config}: remove {exp} to retrain")
     for mode in modes:
         todo = [s for s in sets if not (decode_dir(exp, mode, s) / "score_wer" / "summary.json").exists()]
         if todo:

@@ -19,8 +19,8 @@ Files:
 Resumable: the data stages, each training (valid.acc.ave.pth), decoding (score_wer/summary.json) and ILM
 (ilm_ppl/<set>/summary.json) are skipped when their output exists; a stopped training resumes (asr.sh --resume); a
 trained exp dir whose generated config changed since is an error (remove it to retrain), never silently reused.
---max-epoch makes a smoke run, kept apart under the names <recipe>_smoke (its results say so); the full comparison
-runs without it on a quiet machine.
+--max-epoch (and --data-opts, smaller data) make a smoke run, kept apart under the names <recipe>_smoke (its results
+say so); the full comparison runs without them on a quiet machine.
 """
 
 import argparse
@@ -50,7 +50,7 @@ RESULTS = REPO / "bench" / "results"
 IN, TEXT, ACOUSTIC = "in domain", "text shift", "acoustic shift"
 MODES = ("final", "mean", "weighted")  # DeCRED decodings (asrkit/asr/decred.py); the baseline has `final` only
 DECODE_MODEL = "valid.acc.ave.pth"
-DATA_DONE = ".bench_decred_data"  # in the recipe copy: the data stages finished; holds the test sets found
+DATA_DONE = ".bench_decred_data.json"  # in the recipe copy: the data stages finished; their options and test sets
 TRAINED_WITH = "bench_decred.yaml"  # in an exp dir: the generated config it was trained with (a rerun checks it)
 
 
@@ -81,19 +81,23 @@ def run_recipe(recipe: Path, log_name: str, *args: str):
         raise SystemExit(f"decred.py: {recipe}: run.sh {' '.join(args)} failed; see {log_file}")
 
 
-def prepare_data(corpus: str, name: str, spec: Spec) -> tuple[Path, list[str]]:
+def prepare_data(corpus: str, name: str, spec: Spec, extra_opts: str) -> tuple[Path, list[str]]:
     """The recipe copy OUT/<name> with its data stages (1-4) done once for all seeds and systems; its test sets."""
-    recipe = OUT / name
+    recipe, data_opts = OUT / name, f"{spec.data_opts} {extra_opts}".strip()
     done = recipe / DATA_DONE
     if done.exists():
-        return recipe, done.read_text().split()
+        record = read_json(done)
+        if record["data_opts"] != data_opts:
+            raise SystemExit(f"decred.py: {recipe}/data was made with --local_data_opts '{record['data_opts']}', not "
+                             f"'{data_opts}': remove {recipe} to remake it")
+        return recipe, record["sets"]
     if not recipe.exists():
         shutil.copytree(REPO / "egs" / corpus / "asr1", recipe, symlinks=False, ignore=RECIPE_OUTPUTS)
-    opts = ["--local_data_opts", spec.data_opts] if spec.data_opts else []
+    opts = ["--local_data_opts", data_opts] if data_opts else []
     run_recipe(recipe, "data_stage1", "--stage", "1", "--stop_stage", "1", *opts)
     sets = [name for name in spec.sets if (recipe / "data" / name / "text").exists()]
     run_recipe(recipe, "data_stage2-4", "--stage", "2", "--stop_stage", "4", "--test_sets", " ".join(sets))
-    done.write_text(" ".join(sets) + "\n")
+    done.write_text(json.dumps({"data_opts": data_opts, "sets": sets}) + "\n")
     return recipe, sets
 
 
@@ -217,10 +221,11 @@ def ilm_table(runs: dict, spec: Spec, sets: list[str]) -> list[str]:
 def write_report(corpus: str, name: str, spec: Spec, sets: list[str], runs: dict, args, conf_dir: Path):
     """bench/results/decred_<name>.md (the tables) and .json (every per-seed figure)."""
     seeds = ", ".join(str(s) for s in args.seeds)
-    smoke = f" **Smoke run: max_epoch {args.max_epoch}; not a result.**" if args.max_epoch else ""
+    smoke = " **Smoke run (see the command); not a result.**" if args.max_epoch or args.data_opts else ""
     command = f"bench/decred.py {corpus} --seeds {' '.join(map(str, args.seeds))}" + \
         (f" --config {args.config}" if args.config != "conf/train.yaml" else "") + \
-        (f" --max-epoch {args.max_epoch}" if args.max_epoch else "")
+        (f" --max-epoch {args.max_epoch}" if args.max_epoch else "") + \
+        (f" --data-opts '{args.data_opts}'" if args.data_opts else "")
     lines = [f"# DeCRED vs baseline: egs/{corpus}/asr1", "",
              f"`{command}`, {time.strftime('%Y-%m-%d %H:%M')}, {platform.node()}, {os.cpu_count()} cores.{smoke}",
              f"Seeds {seeds}; baseline = the recipe's {args.config} with `decred.layers: []`, DeCRED = it as it is "
@@ -242,12 +247,14 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="training seeds (default 0 1 2)")
     parser.add_argument("--config", default="conf/train.yaml", help="the recipe's training config, with DeCRED heads")
     parser.add_argument("--max-epoch", type=int, help="override max_epoch: a smoke run, not a result")
+    parser.add_argument("--data-opts", default="", help="more local/data.sh options, e.g. a smoke run's smaller sizes "
+                        "('--n_train 50 --n_test 10' for tts_digits)")
     parser.add_argument("--resamples", type=int, default=10000, help="bootstrap resamples per comparison")
     args = parser.parse_args()
     spec = SPECS[args.recipe]
     # a smoke run keeps its own recipe copy, configs and results: a later full run never finds its short trainings
-    name = f"{args.recipe}_smoke" if args.max_epoch else args.recipe
-    recipe, sets = prepare_data(args.recipe, name, spec)
+    name = f"{args.recipe}_smoke" if args.max_epoch or args.data_opts else args.recipe
+    recipe, sets = prepare_data(args.recipe, name, spec, args.data_opts)
     conf_dir = write_configs(name, recipe, args.config, args.seeds, args.max_epoch)
     runs = {}
     for seed in args.seeds:

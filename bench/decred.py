@@ -71,7 +71,7 @@ SPECS = {
 
 def run_recipe(recipe: Path, log_name: str, *args: str):
     """The recipe's run.sh with `args`, this checkout's asrkit first on the path; output to recipe/logs/<log_name>."""
-    env = {**os.environ, "ASRKIT_ROOT": str(REPO), "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    env = {**os.environ, "ASRKIT_ROOT": str(REPO), "PYTHONPATH": python_path()}
     (recipe / "logs").mkdir(exist_ok=True)
     log_file = recipe / "logs" / f"{log_name}.log"
     print(f"# {time.strftime('%H:%M:%S')} {recipe.name}: run.sh {' '.join(args)}  (log: {log_file})", flush=True)
@@ -79,6 +79,11 @@ def run_recipe(recipe: Path, log_name: str, *args: str):
         result = subprocess.run(["./run.sh", *args], cwd=recipe, env=env, stdout=log, stderr=subprocess.STDOUT)
     if result.returncode:
         raise SystemExit(f"decred.py: {recipe}: run.sh {' '.join(args)} failed; see {log_file}")
+
+
+def python_path() -> str:
+    """PYTHONPATH for the recipe's and asrkit's processes: this checkout first."""
+    return os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
 
 
 def prepare_data(corpus: str, name: str, spec: Spec, extra_opts: str) -> tuple[Path, list[str]]:
@@ -146,8 +151,9 @@ def train_and_decode(recipe: Path, conf_dir: Path, tag: str, modes: tuple[str, .
                        "--decode_config", str(conf_dir / f"{mode}.yaml"), "--test_sets", " ".join(todo))
     for name in sets:
         if not (exp / "ilm_ppl" / name / "summary.json").exists():
-            subprocess.run([sys.executable, "-m", "asrkit.cli", "ilm-ppl", str(exp), str(recipe / "data" / name / "text")],
-                           check=True, stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(REPO)})
+            text = recipe / "data" / name / "text"
+            subprocess.run([sys.executable, "-m", "asrkit.cli", "ilm-ppl", str(exp), str(text)], check=True,
+                           stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": python_path()})
 
 
 def decode_dir(exp: Path, mode: str, test_set: str) -> Path:
@@ -161,13 +167,18 @@ def seed_figures(recipe: Path, seed: int, sets: list[str], resamples: int) -> di
     systems = {"baseline": (exps["baseline"], "final"), **{f"decred_{m}": (exps["decred"], m) for m in MODES}}
     wer = {name: {s: read_json(decode_dir(exp, mode, s) / "score_wer" / "summary.json")["wer"] for s in sets}
            for name, (exp, mode) in systems.items()}
-    ilm = {system: {s: {out: ppl["mean"] for out, ppl in read_json(exp / "ilm_ppl" / s / "summary.json")["perplexity"].items()}
-                    for s in sets} for system, exp in exps.items()}
+    ilm = {system: {s: {out: ppl["mean"] for out, ppl in ilm_summary(exp, s)["perplexity"].items()} for s in sets}
+           for system, exp in exps.items()}
     base = systems["baseline"]
     compare = {m: {s: dataclasses.asdict(compare_decode_dirs(decode_dir(*base, s), decode_dir(exps["decred"], m, s),
                                                              recipe / "data" / s, resamples, seed))
                    for s in sets} for m in MODES}
     return {"wer": wer, "ilm_ppl": ilm, "compare": compare}
+
+
+def ilm_summary(exp: Path, test_set: str) -> dict:
+    """`asrkit ilm-ppl`'s summary of the set's text (its default output dir)."""
+    return read_json(exp / "ilm_ppl" / test_set / "summary.json")
 
 
 def read_json(path: Path) -> dict:

@@ -239,7 +239,8 @@ def write_report(corpus: str, name: str, spec: Spec, sets: list[str], runs: dict
         (f" --data-opts '{args.data_opts}'" if args.data_opts else "")
     lines = [f"# DeCRED vs baseline: egs/{corpus}/asr1", "",
              f"`{command}`, {time.strftime('%Y-%m-%d %H:%M')}, {platform.node()}, {os.cpu_count()} cores.{smoke}",
-             f"Seeds {seeds}; baseline = the recipe's {args.config} with `decred.layers: []`, DeCRED = it as it is "
+             f"Seeds: {seeds}. Baseline = the recipe's {args.config} with `decred.layers: []` and `final_weight: 1.0`, "
+             f"DeCRED = it as it is "
              f"(same size, batches and epochs; configs in {conf_dir.relative_to(REPO)}/). Paired bootstrap over "
              f"utterances, {args.resamples} resamples (`asrkit compare`); detectable diff = the smallest |diff| that "
              f"would reach p < 0.05 for that pair on that set.", "",

@@ -340,6 +340,24 @@ def score(
 
 
 @app.command()
+def compare(
+    dir_a: Path = typer.Argument(..., exists=True, file_okay=False, help="Decode dir of system A (the baseline)."),
+    dir_b: Path = typer.Argument(..., exists=True, file_okay=False, help="Decode dir of system B, same data dir."),
+    data_dir: Path = ExistingDir,
+    resamples: int = typer.Option(10000, min=1, help="Bootstrap resamples of the test set's utterances."),
+    seed: int = typer.Option(0, help="Seed of the resampling (the same seed gives the same figures)."),
+):
+    """Paired bootstrap over utterances of WER(B) - WER(A) against DATA/text: the difference, its 95 % interval,
+    the two-sided p-value under no difference, and the smallest difference this pair could show on this test set
+    (the interval's half-width under no difference). One `name value unit` line per figure (asrkit/scoring.py)."""
+    from asrkit.scoring import compare_decode_dirs
+
+    comparison = compare_decode_dirs(dir_a, dir_b, data_dir, resamples, seed)
+    for name, value, unit in comparison.figures():
+        typer.echo(f"{name} {value} {unit}")
+
+
+@app.command()
 def results(recipe_dir: Path = typer.Argument(Path("."), exists=True, file_okay=False)):
     """Gather every scored decode dir and ILM perplexity under RECIPE_DIR/exp into RECIPE_DIR/RESULTS.md."""
     from asrkit.scoring import write_results_md

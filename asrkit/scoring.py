@@ -5,6 +5,17 @@ Layout, as in ESPnet:
     <decode_dir>/score_wer/summary.json   the Sum/Avg row, machine readable
     <decode_dir>/score_cer/...            the same over characters (spaces removed)
 RESULTS.md also gathers the decoders' internal-LM perplexities, EXP/ilm_ppl/<set>/summary.json (asrkit/asr/ilm.py).
+
+Comparing two decode dirs of the same data dir (`asrkit compare`): a paired bootstrap over utterances (Bisani & Ney
+2004). Each resample draws the test set's utterances with replacement, the same draw for both systems, and recomputes
+the corpus WER difference B - A (percentage points). Figures:
+    diff                 WER(B) - WER(A) on the test set itself
+    diff_low, diff_high  the 2.5th and 97.5th percentiles of the resampled differences (95 % interval)
+    p_value              two-sided, under no difference: the resampled differences centred on zero, the share at
+                         least as far from zero as `diff` ((hits + 1) / (resamples + 1), so never 0; 1 when A = B)
+    detectable           the smallest |diff| that would reach p < 0.05 with these two systems on this test set: the
+                         95th percentile of the centred |resampled difference| (the interval's half-width under no
+                         difference). It grows with how often the systems disagree and shrinks with more words.
 """
 
 import dataclasses
@@ -18,6 +29,7 @@ from itertools import zip_longest
 from pathlib import Path
 
 import jiwer
+import numpy as np
 
 import asrkit
 from asrkit.data.datadir import read_dict
@@ -93,6 +105,76 @@ def score_decode_dir(ref_text: Path, hyp_text: Path, out_dir: Path, utt2spk: Pat
             json.dump(summaries[metric], f, indent=2)
             f.write("\n")
     return summaries["wer"]
+
+
+@dataclasses.dataclass
+class Comparison:
+    """Decode dir B against decode dir A on one test set (figures in the module docstring)."""
+    utterances: int  # test utterances, each resampled as a unit
+    words: int  # reference words
+    wer_a: float  # WER of A, percent
+    wer_b: float  # WER of B, percent
+    diff: float  # WER(B) - WER(A), percentage points
+    diff_low: float  # 2.5th percentile of the resampled differences, percentage points
+    diff_high: float  # 97.5th percentile, percentage points
+    p_value: float  # two-sided p of `diff` under no difference
+    detectable: float  # smallest |diff| reaching p < 0.05 for this pair on this set, percentage points
+    resamples: int  # bootstrap resamples drawn
+
+    def figures(self) -> list[tuple[str, float, str]]:
+        """(name, value, unit) for each figure, one stdout line each."""
+        points = ("wer_diff", "wer_diff_low", "wer_diff_high", "detectable_diff")
+        values = (self.diff, self.diff_low, self.diff_high, self.detectable)
+        return [("utterances", self.utterances, "utts"), ("words", self.words, "words"),
+                ("wer_a", round(self.wer_a, 2), "%"), ("wer_b", round(self.wer_b, 2), "%"),
+                *((name, round(value, 3), "points") for name, value in zip(points, values)),
+                ("p_value", round(self.p_value, 5), "p"), ("resamples", self.resamples, "draws")]
+
+
+BOOTSTRAP_CHUNK = 500  # resamples drawn at once: bounds the (chunk, utterances) draw-count matrix in memory
+
+
+def compare_decode_dirs(dir_a: Path, dir_b: Path, data_dir: Path, resamples: int = 10000, seed: int = 0) -> Comparison:
+    """Paired bootstrap of B's WER against A's, both decode dirs' `text` scored against DATA/text."""
+    ref_text = Path(data_dir) / "text"
+    refs = read_dict(ref_text, allow_empty_value=True)
+    if not refs:
+        raise AsrkitError(f"{ref_text}: no utterances to score against")
+    errors = []
+    for decode_dir in (dir_a, dir_b):
+        hyp_text = Path(decode_dir) / "text"
+        hyps = read_dict(hyp_text, allow_empty_value=True)
+        _check_hyp_ids(refs, hyps, hyp_text)
+        counts = [a.counts() for a in align(refs, hyps, "wer")]
+        errors.append(np.array([c.errors for c in counts]))
+        words = np.array([c.ref_tokens for c in counts])  # the reference's: the same for A and B
+    if not words.sum():
+        raise AsrkitError(f"{ref_text}: no reference words, so no WER to compare")
+    return paired_bootstrap(errors[0], errors[1], words, resamples, seed)
+
+
+def paired_bootstrap(errors_a: np.ndarray, errors_b: np.ndarray, words: np.ndarray, resamples: int = 10000,
+                     seed: int = 0) -> Comparison:
+    """Per-utterance word errors of A and B and reference words (same utterance order) -> the comparison."""
+    total = int(words.sum())
+    diff = 100 * float(errors_b.sum() - errors_a.sum()) / total
+    rng, n = np.random.default_rng(seed), len(words)
+    per_utt = np.stack([errors_b - errors_a, words]).T  # (n, 2): error difference and words of each utterance
+    diffs = []
+    for start in range(0, resamples, BOOTSTRAP_CHUNK):
+        # how often each utterance is drawn in each resample: the same draw for A and B is what pairs them
+        draws = rng.multinomial(n, np.full(n, 1 / n), size=min(BOOTSTRAP_CHUNK, resamples - start))
+        delta, resampled_words = (draws @ per_utt).T
+        diffs.append(100 * delta / np.maximum(resampled_words, 1))
+    diffs = np.concatenate(diffs)
+    # centred on zero, the resampled differences are the test set's spread of differences under no difference
+    centred = np.abs(diffs - diff)
+    hits = np.count_nonzero(centred >= abs(diff) - 1e-9)  # tolerance: A = B gives 0 >= 0 exactly, floats aside
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    return Comparison(utterances=n, words=total, wer_a=100 * float(errors_a.sum()) / total,
+                      wer_b=100 * float(errors_b.sum()) / total, diff=diff, diff_low=float(low),
+                      diff_high=float(high), p_value=float(hits + 1) / (resamples + 1),
+                      detectable=float(np.percentile(centred, 95)), resamples=resamples)
 
 
 def align(refs: dict[str, str], hyps: dict[str, str], metric: str) -> list[Alignment]:

@@ -4,7 +4,16 @@ import pytest
 from conftest import shared_corpus
 
 from asrkit.data.datadir import read_dict, validate_data_dir
-from asrkit.data.grid import read_alignment, read_corpus, split, write_utterances
+from asrkit.data.grid import (
+    HELDOUT_SET,
+    command_colour,
+    hold_out_pairs,
+    parse_pairs,
+    read_alignment,
+    read_corpus,
+    split,
+    write_utterances,
+)
 from asrkit.errors import AsrkitError
 
 
@@ -36,3 +45,24 @@ def test_a_recording_without_its_alignment_is_named(tmp_path):
     (tmp_path / "audio" / "bbaf2n.flac").touch()
     with pytest.raises(AsrkitError, match=r"align/bbaf2n.align: missing"):
         read_corpus(tmp_path)
+
+
+def test_held_out_pairs_leave_training_and_form_their_own_test_set():
+    sets = split(read_corpus(shared_corpus("grid_s1")))
+    pairs = parse_pairs("bin:blue lay:green place:red set:white")
+    held = hold_out_pairs(sets, pairs)
+    assert {command_colour(u) for u in held[HELDOUT_SET]} == pairs
+    for name in ("train", "dev", "test"):
+        assert not {command_colour(u) for u in held[name]} & pairs
+        assert len(held[name]) < len(sets[name])
+    assert sum(map(len, held.values())) == 1000
+    # every word of the held-out pairs is still heard in training, only the combination is not
+    train_words = {w.word for u in held["train"] for w in u.words}
+    assert {word for p in pairs for word in p} <= train_words
+
+
+def test_a_malformed_or_absent_pair_is_a_one_line_error():
+    with pytest.raises(AsrkitError, match="'bin-blue' is not COMMAND:COLOUR"):
+        parse_pairs("bin-blue")
+    with pytest.raises(AsrkitError, match="bin:purple is in no utterance"):
+        hold_out_pairs(split(read_corpus(shared_corpus("grid_s1"))), {("bin", "purple")})

@@ -10,6 +10,7 @@ from conftest import run_recipe, shared_corpus
 from asrkit.data.datadir import read_dict, validate_data_dir
 from asrkit.data.ljspeech import read_metadata
 from asrkit.tts.synth import read_voice_specs, speaker_id
+from asrkit.tts.voices import DIGIT_WORDS
 
 READ = {"lj": ["LJ001-0001", "LJ001-0002"], "pm": ["LJ001-0001", "LJ001-0009"]}  # 3 sentences read aloud
 GRID_FILES = 11  # the first 11 GRID s1 recordings: index 10 is the one test command of the GRID split
@@ -42,10 +43,10 @@ def test_no_test_or_read_sentence_and_no_held_out_voice_is_in_training(tmp_path)
     env = small_corpora(tmp_path)
     recipe = tmp_path / "asr1"
     run_recipe("lj_synth", recipe, "--stop_stage", "1", "--local_data_opts",
-               "--n_test 2 --n_dev 2 --n_train 0 --nj 1", **env)
+               "--n_test 2 --n_dev 2 --n_train 0 --n_test_digits 1 --nj 1", **env)
 
     data = recipe / "data"
-    for name in ("train", "dev", "test_heldout", "test_grid", "test_lj_read"):
+    for name in ("train", "dev", "test_heldout", "test_grid", "test_lj_read", "test_digits"):
         assert validate_data_dir(data / name) == [], name
     read = {i for ids in READ.values() for i in ids}
     train, dev, test = sentence_ids(data / "train"), sentence_ids(data / "dev"), sentence_ids(data / "test_heldout")
@@ -61,3 +62,8 @@ def test_no_test_or_read_sentence_and_no_held_out_voice_is_in_training(tmp_path)
     assert all(t == t.lower() and "," not in t and "." not in t for t in read_dict(data / "train" / "text").values())
     grid = read_dict(data / "test_grid" / "text")
     assert len(grid) == len(held_out) and all(len(t.split()) == 6 for t in grid.values())
+    # out of domain: one string of 8-15 digit words by each held-out voice, in no training transcript
+    digits = read_dict(data / "test_digits" / "text")
+    assert set(read_dict(data / "test_digits" / "spk2utt")) == held_out and len(set(digits.values())) == 1
+    assert all(8 <= len(t.split()) <= 15 and set(t.split()) <= set(DIGIT_WORDS) for t in digits.values())
+    assert not set(digits.values()) & set(read_dict(data / "train" / "text").values())

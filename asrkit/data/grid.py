@@ -82,6 +82,38 @@ def split(utterances: list[Utterance]) -> dict[str, list[Utterance]]:
     return sets
 
 
+HELDOUT_SET = "test_pairs"  # the held-out command x colour split's out-of-domain test set
+
+
+def parse_pairs(spec: str) -> set[tuple[str, str]]:
+    """"bin:blue lay:green" (or comma-separated) -> {("bin", "blue"), ("lay", "green")}: the pairs to hold out."""
+    pairs = set()
+    for item in spec.replace(",", " ").split():
+        parts = item.split(":")
+        if len(parts) != 2 or not all(parts):
+            raise AsrkitError(f"held-out pair {item!r} is not COMMAND:COLOUR (e.g. bin:blue)")
+        pairs.add((parts[0], parts[1]))
+    return pairs
+
+
+def command_colour(utterance: Utterance) -> tuple[str, str]:
+    """A GRID command's first two words: its command (bin lay place set) and colour (blue green red white)."""
+    return utterance.words[0].word, utterance.words[1].word
+
+
+def hold_out_pairs(sets: dict[str, list[Utterance]], pairs: set[tuple[str, str]]) -> dict[str, list[Utterance]]:
+    """The split with every utterance whose command and colour (its first two words) are a held-out pair moved out of
+    each set into HELDOUT_SET: a word-combination shift, each word still heard in training, the pair never."""
+    out = {name: [u for u in utterances if command_colour(u) not in pairs] for name, utterances in sets.items()}
+    out[HELDOUT_SET] = sorted((u for utterances in sets.values() for u in utterances if command_colour(u) in pairs),
+                              key=lambda u: u.utt_id)
+    found = {command_colour(u) for u in out[HELDOUT_SET]}
+    if missing := sorted(pairs - found):
+        raise AsrkitError(f"held-out pair {':'.join(missing[0])} is in no utterance (GRID commands are bin lay place set, "
+                          f"colours blue green red white)")
+    return out
+
+
 def write_utterances(data_dir: Path, utterances: list[Utterance]) -> None:
     """A Kaldi data dir (wav.scp, text, utt2spk, spk2utt, and video.scp when the utterances have videos)."""
     videos = {u.utt_id: str(u.video) for u in utterances if u.video is not None}

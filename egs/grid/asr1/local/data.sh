@@ -2,7 +2,11 @@
 # GRID s1 data dirs (asrkit/data/grid.py): of the 1000 utterances sorted by id, every 20th (index 0, 20, ...) is dev
 # and every 20th from index 10 is test (50 each, spread over the whole grammar); the other 900 train. The transcript is
 # the word alignment without its `sil` (silence) and `sp` (short pause) entries: six words each.
+# --heldout_pairs bin:blue,lay:green,... (default: none, the split above unchanged) moves every utterance whose
+# command and colour are one of those pairs out of train, dev and test into data/test_pairs (a word-combination shift:
+# every word is heard in training, those pairs never); test then holds only seen pairs.
 set -euo pipefail
+heldout_pairs=
 . ./path.sh
 . parse_options.sh
 . ./db.sh
@@ -12,13 +16,15 @@ if [ ! -d "${GRID_S1}/audio" ]; then
   exit 1
 fi
 
-python3 - "${GRID_S1}" <<'PY'
+python3 - "${GRID_S1}" "${heldout_pairs}" <<'PY'
 import sys
-from asrkit.data.grid import read_corpus, split, write_utterances
+from asrkit.data.grid import hold_out_pairs, parse_pairs, read_corpus, split, write_utterances
 from asrkit.errors import AsrkitError
 
 try:
     sets = split(read_corpus(sys.argv[1], speaker="s1"))
+    if sys.argv[2]:
+        sets = hold_out_pairs(sets, parse_pairs(sys.argv[2]))
 except AsrkitError as error:
     sys.exit(f"local/data.sh: {error}")
 for name, utterances in sets.items():

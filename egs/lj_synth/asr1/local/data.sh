@@ -2,9 +2,11 @@
 # LJSpeech sentences spoken by engine voices, in three steps (conf/data.conf holds the sizes):
 #   1. texts: metadata.csv (db.sh) without the ids read aloud in ${LJ_READ}, shuffled with the seed and cut into
 #      test, dev and train ids -> data/local/{test,dev,train}.text; the 50 test commands of GRID s1 (egs/grid/asr1's
-#      split, asrkit/data/grid.py) -> data/local/grid.text; the real readings -> data/test_lj_read
-#   2. speech: train and dev round-robin over conf/voices_train.txt, test sentences and GRID commands by every voice
-#      of conf/voices_heldout.txt -> data/{train,dev,test_heldout,test_grid}, `asrkit synth` in --nj jobs
+#      split, asrkit/data/grid.py) -> data/local/grid.text; the real readings -> data/test_lj_read; with
+#      --n_test_digits N, N strings of min_digits..max_digits digit words -> data/local/digits.text
+#   2. speech: train and dev round-robin over conf/voices_train.txt, test sentences, GRID commands and digit strings
+#      by every voice of conf/voices_heldout.txt -> data/{train,dev,test_heldout,test_grid,test_digits}, `asrkit synth`
+#      in --nj jobs
 #   3. transcripts: the engines read the punctuated sentences (pausing at commas); each data dir's text is then
 #      normalised (asrkit/data/text.py: lower case, no punctuation), the form of every transcript and of the BPE
 set -euo pipefail
@@ -26,14 +28,16 @@ fi
 
 mkdir -p data/local
 python3 - "${LJSPEECH_TEXT}/metadata.csv" "${LJ_READ}" "${GRID_S1}" "${seed}" \
-  test="${n_test}" dev="${n_dev}" train="${n_train}" <<'PY'
+  "${n_test_digits}:${min_digits}:${max_digits}" test="${n_test}" dev="${n_dev}" train="${n_train}" <<'PY'
+import random
 import sys
 from pathlib import Path
 from asrkit.data.datadir import write_table
 from asrkit.data.grid import read_corpus, split
 from asrkit.data.ljspeech import read_metadata, read_recordings, split_sentences, write_recordings
+from asrkit.tts.voices import DIGIT_WORDS
 
-metadata, lj_read, grid, seed, *counts = sys.argv[1:]
+metadata, lj_read, grid, seed, digits, *counts = sys.argv[1:]
 sentences = read_metadata(metadata)
 read = read_recordings(lj_read) if Path(lj_read).is_dir() else []
 if read:
@@ -48,6 +52,12 @@ if (Path(grid) / "audio").is_dir():
     commands = {u.audio.stem: u.text for u in split(read_corpus(grid))["test"]}
     write_table("data/local/grid.text", commands)
     print(f"local/data.sh: data/local/grid.text: {len(commands)} GRID commands")
+count, shortest, longest = map(int, digits.split(":"))
+if count:
+    rng = random.Random(int(seed))  # its own generator: the sentence split above does not move with it
+    write_table("data/local/digits.text", {f"digits{i:04d}": " ".join(rng.choice(DIGIT_WORDS) for _ in
+                                           range(rng.randint(shortest, longest))) for i in range(count)})
+    print(f"local/data.sh: data/local/digits.text: {count} digit strings")
 PY
 
 synth() {  # synth TEXT DATA_DIR VOICES_FILE ASSIGN
@@ -59,3 +69,4 @@ synth data/local/train.text data/train conf/voices_train.txt round-robin
 synth data/local/dev.text data/dev conf/voices_train.txt round-robin
 synth data/local/test.text data/test_heldout conf/voices_heldout.txt every
 [ ! -f data/local/grid.text ] || synth data/local/grid.text data/test_grid conf/voices_heldout.txt every
+[ "${n_test_digits}" -eq 0 ] || synth data/local/digits.text data/test_digits conf/voices_heldout.txt every

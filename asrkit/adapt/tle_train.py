@@ -11,7 +11,7 @@ on them. OUT is a `kind: tle` exp dir:
     valid.recon.ave.pth, checkpoint.pth, <N>epoch.pth, train.log, images/   the loop's files
     summary.json       on the held-out utterances: reconstruction L1 and MSE (posterior mean, true T), the length
                        model's relative error (mean, max, share within 10 %), and the CER and WER of the ASR exp's
-                       *unadapted* decoder (beam search, CTC weight 0) reading the TLE's latents (posterior mean,
+                       *unadapted* decoder (beam search by `decode`, CTC weight 0) reading the TLE's latents (posterior mean,
                        predicted T) and, for reference, reading the real encoder outputs
 """
 
@@ -60,7 +60,8 @@ class TLETrainConfig:
     freeze_param: list = field(default_factory=list)  # parameter-name prefixes left untrained (train/params.py)
     init_param: list = field(default_factory=list)  # "src_file:src_key:dst_key:exclude_keys" entries to start from
     save_frozen: bool = True  # false: checkpoints hold only trainable tensors, the frozen ones come from init_param
-    eval_beam: int = 4  # beam size of the summary's decoding of TLE latents (CTC weight 0: CTC never saw them)
+    decode: dict = field(default_factory=lambda: {"beam_size": 4})  # DecodeConfig of the summary's decoding of
+    #   latents (its ctc_weight is set to 0: the TLE is for the attention decoder, which reads latents without CTC)
     inputs: dict = field(default_factory=dict)  # filled in the exp dir's copy: where the model and data came from
 
     @classmethod
@@ -69,6 +70,7 @@ class TLETrainConfig:
         if config.kind != "tle":
             raise ConfigError(f"{path}: kind: {config.kind}; `asrkit adapt tle-train` trains tle models")
         from_mapping(TLEConfig, config.model, f"{path}: model", "TLE").check(f"{path}: model")
+        from_mapping(DecodeConfig, config.decode, f"{path}: decode", "decoding")
         config.init_param = absolute_sources(config.init_param)
         return config
 
@@ -121,7 +123,7 @@ def train_tle(asr_exp: Path, data_dir: Path, out_dir: Path, config_file: Path, c
         return [Batch(data, b) for b in bucket_batches({u: data.num_frames[u] for u in utts}, config.batch_frames)]
 
     train_loop(out_dir, model, config, step, batches(train_utts), batches(heldout), dist_env, config_file, resume)
-    summary = measure_tle(out_dir, asr, data, heldout, DecodeConfig(beam_size=config.eval_beam, ctc_weight=0.0))
+    summary = measure_tle(out_dir, asr, data, heldout, DecodeConfig(**{**config.decode, "ctc_weight": 0.0}))
     with atomic_write(out_dir / "summary.json") as f:
         json.dump(summary, f, indent=2)
         f.write("\n")

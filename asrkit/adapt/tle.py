@@ -18,6 +18,12 @@ Training (teacher-forced with the true T) minimises
 beta_t = beta * min(1, steps / anneal_steps) (linear annealing from 0), and the KL per latent dimension (its mean
 over the batch's tokens) counts at least free_bits nats, so dimensions below that get no pull towards the prior and
 the posterior does not collapse to it. The step counter is a buffer of the model, so a resumed run anneals on.
+
+L1 or MSE, measured (2026-11-30, GRID s1: a tiny word model, encoder output 32, trained 30 epochs on 300 utterances,
+valid accuracy 0.45; TLEs with d_model 64, 2+2 layers, latent_dim 8, 25 epochs on 270 of them, 30 held out): L1
+training gave held-out L1 0.268 / MSE 0.240, MSE training L1 0.285 / MSE 0.222, and the base decoder read both TLEs'
+latents with the same CER, 70.2 % (76.1 % WER; on the real encoder outputs 80.2 % CER). Each loss wins its own metric
+by 6-8 % and ties on the one that matters, so L1 stays the default: less pulled by the few large-valued frames.
 """
 
 import math
@@ -41,7 +47,7 @@ class TLEConfig:
     ff_units: int = 256  # feed-forward width of every Transformer layer
     dropout: float = 0.1  # dropout inside the Transformer layers (training only)
     latent_dim: int = 16  # size of each token's latent z_l
-    recon: str = "l1"  # reconstruction loss: l1 or mse, per frame element (measured choice: tle_train.py README)
+    recon: str = "l1"  # reconstruction loss: l1 or mse, per frame element (the measured choice: module docstring)
     beta: float = 0.05  # weight of the KL term after annealing
     anneal_steps: int = 500  # optimizer steps over which the KL weight rises linearly from 0 to beta
     free_bits: float = 0.1  # nats per latent dimension below which the KL is not penalised

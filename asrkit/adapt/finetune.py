@@ -58,11 +58,10 @@ class AdaptConfig:
     kind: str = "asr"  # the adapted exp dir is an ordinary asr exp dir
     seed: int = 0  # seeds every epoch's draws of utterances, sentences and latents (with the epoch)
     steps: int = 500  # optimizer steps at most
-    valid_every: int = 50  # steps per loop epoch: the source dev set is decoded-scored (loss, acc) after each
+    valid_every: int = 50  # steps per loop epoch: the decoder's loss and accuracy on the source dev set after each
     patience: int = 3  # epochs without a better dev accuracy before stopping early (0: run every step)
     batch_size: int = 16  # utterances per step, shared out between the method's arms by `mix`
-    mix: dict = field(default_factory=lambda: {"source": 1.0, "tle": 1.0, "tts": 1.0})  # arm weights (renormalised
-    #   over the method's arms; each arm gets at least one utterance a step)
+    mix: dict = field(default_factory=lambda: {"source": 1.0, "tle": 1.0, "tts": 1.0})  # arm shares of a batch
     lr: float = 0.0001  # Adam's peak learning rate, reached at the end of the warm-up
     weight_decay: float = 0.0  # Adam's L2 weight decay
     warmup_steps: int = 25  # optimizer steps of the linear warm-up (then decay as step^-0.5)
@@ -92,14 +91,14 @@ class AdaptConfig:
 
 
 def arm_sizes(config: AdaptConfig, method: str, origin) -> dict[str, int]:
-    """Utterances per step of each of the method's arms: batch_size shared by the mix weights, at least 1 each."""
+    """Utterances per step of each of the method's arms: batch_size shared by the mix weights (renormalised over
+    the method's arms; an arm absent from mix weighs 0), at least 1 each."""
     arms = METHODS[method]
     weights = {arm: float(config.mix.get(arm, 0.0)) for arm in arms}
     if not sum(weights.values()) or config.batch_size < len(arms):
         raise ConfigError(f"{origin}: mix {config.mix} and batch_size {config.batch_size} leave no room for the "
                           f"arms of {method} ({', '.join(arms)})")
-    sizes = {arm: max(1, round(config.batch_size * w / sum(weights.values()))) for arm, w in weights.items()}
-    return sizes
+    return {arm: max(1, round(config.batch_size * w / sum(weights.values()))) for arm, w in weights.items()}
 
 
 class PairedArm:
@@ -247,5 +246,6 @@ def _dev_error_rates(base_exp: Path, out_dir: Path, dev: FeatureSet, decode: Dec
         model, tokenizer = load_asr(exp)
         refs = {utt: tokenizer.decode(dev.targets[utt]) for utt in utts}
         hyps = read_latents(model, tokenizer, lambda chunk: dev.batch(chunk)[:2], utts, decode)
-        rates[f"dev_wer_{name}"], rates[f"dev_cer_{name}"] = error_rate(refs, hyps, "wer"), error_rate(refs, hyps, "cer")
+        for metric in ("wer", "cer"):
+            rates[f"dev_{metric}_{name}"] = error_rate(refs, hyps, metric)
     return rates

@@ -11,8 +11,8 @@ on them. OUT is a `kind: tle` exp dir:
     valid.recon.ave.pth, checkpoint.pth, <N>epoch.pth, train.log, images/   the loop's files
     summary.json       on the held-out utterances: reconstruction L1 and MSE (posterior mean, true T), the length
                        model's relative error (mean, max, share within 10 %), and the CER and WER of the ASR exp's
-                       *unadapted* decoder (beam search by `decode`, CTC weight 0) reading the TLE's latents (posterior mean,
-                       predicted T) and, for reference, reading the real encoder outputs
+                       *unadapted* decoder (beam search by `decode`, CTC weight 0) reading the TLE's latents
+                       (posterior mean, predicted T) and, for reference, reading the real encoder outputs
 """
 
 import json
@@ -105,8 +105,8 @@ def train_tle(asr_exp: Path, data_dir: Path, out_dir: Path, config_file: Path, c
     train_utts, heldout = split_heldout(list(data.num_frames), config.heldout, config.seed, config_file)
     write_table(out_dir / "heldout", [(utt, "heldout") for utt in heldout])
     copy_token_dir(asr_exp, out_dir)
-    inputs = {"asr_exp": str(asr_exp.resolve()), "data": str(Path(data_dir).resolve()), "cache": str(cache_dir.resolve()),
-              "encoder_key": encoder_key(asr_exp, model_path(asr_exp, "asr")), "out_size": asr.encoder.output_size()}
+    inputs = {"asr_exp": str(asr_exp.resolve()), "data": str(Path(data_dir).resolve()),
+              "cache": str(cache_dir.resolve()), "encoder_key": encoder_key(asr_exp, model_path(asr_exp, "asr")), "out_size": asr.encoder.output_size()}
     with atomic_write(out_dir / "config.yaml") as f:
         yaml.safe_dump({**config.__dict__, "inputs": inputs}, f, sort_keys=False)
     seed_everything(config.seed)

@@ -146,3 +146,15 @@ def test_adapt_run_on_an_espnet_imported_model_yields_an_exp_dir_that_decodes(gr
     assert frozen_tensors_equal(exp, tmp_path / "adapted")
     results = decode_data_dir(tmp_path / "adapted", grid["dev"], DecodeConfig(beam_size=2, maxlenratio=0.1))
     assert len(results) == 6 and any(r.text for r in results.values())
+
+
+def test_tle_tts_draws_from_three_arms_and_stops_early_once_dev_accuracy_stalls(grid, tmp_path):
+    # lr 0: the dev accuracy never beats epoch 1's, so patience 1 stops the run after epoch 2 of 5
+    (tmp_path / "stall.yaml").write_text(yaml.safe_dump({**TINY_ADAPT, "steps": 10, "patience": 1, "lr": 0.0}))
+    args = adapt_args(grid, tmp_path / "out", "--synth-data", grid["dev"])  # real speech standing in for synthesis
+    args[args.index("tle")] = "tle+tts"
+    args[args.index(grid["adapt_yaml"])] = tmp_path / "stall.yaml"
+    invoke(*args)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["arms"] == {"source": 2, "tle": 2, "tts": 2}
+    assert summary["epochs"] == 2

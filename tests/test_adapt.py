@@ -13,7 +13,6 @@ import yaml
 from conftest import TINY_ASR, shared_corpus
 from typer.testing import CliRunner
 
-from asrkit.adapt.text import read_target_text
 from asrkit.asr.decode_dir import decode_data_dir
 from asrkit.asr.decoding import DecodeConfig
 from asrkit.cli import app
@@ -21,6 +20,7 @@ from asrkit.data.features import FbankConfig, compute_cmvn_stats, compute_fbank_
 from asrkit.data.grid import read_corpus, write_utterances
 from asrkit.data.tokens import Tokenizer, build_token_list
 from asrkit.expdir import build_asr
+from asrkit.lm.text import read_sentences, training_ids
 
 TINY_TLE = {"seed": 0, "max_epoch": 8, "batch_frames": 600, "heldout": 6, "lr": 0.003, "warmup_steps": 5,
             "keep_nbest": 2, "decode": {"beam_size": 2, "maxlenratio": 0.1},
@@ -110,9 +110,10 @@ def test_an_unknown_word_in_the_target_text_is_an_error_naming_its_line_unless_m
     result = CliRunner().invoke(app, [str(a) for a in adapt_args(grid, tmp_path / "out")[:-2]]
                                 + ["--text", str(text)])  # the later --text wins
     assert result.exit_code == 1
-    assert f"{text}:3: token 'zebra' is not in the model's token list" in result.output
-    sentences, mapped = read_target_text(text, Tokenizer.from_dir(grid["base"]), unk=True)
-    assert mapped == 1 and len(sentences) == 2 and sentences[1][1] == Tokenizer.from_dir(grid["base"]).unk
+    assert f"{text}:3: token 'zebra' is not in {grid['base'] / 'tokens.txt'}" in result.output
+    tokenizer = Tokenizer.from_dir(grid["base"])
+    sentences, mapped = training_ids(read_sentences(text, plain=True), tokenizer, grid["base"], unk=True)
+    assert mapped == 1 and len(sentences) == 2 and sentences[1][1] == tokenizer.unk
 
 
 def test_a_killed_adapt_run_resumes_to_the_state_an_uninterrupted_run_reaches(grid, tmp_path):

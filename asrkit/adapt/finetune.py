@@ -33,7 +33,6 @@ import torch
 import yaml
 
 from asrkit.adapt.latents import error_rate, read_latents
-from asrkit.adapt.text import read_target_text
 from asrkit.adapt.tle_train import paired_set
 from asrkit.asr.batching import FeatureSet, pad
 from asrkit.asr.decoding import DecodeConfig
@@ -44,6 +43,7 @@ from asrkit.data.tokens import copy_token_dir
 from asrkit.errors import AsrkitError, ConfigError
 from asrkit.expdir import build_asr, load_asr, load_tle, model_path, read_config
 from asrkit.fileio import atomic_write, copy_file
+from asrkit.lm.text import read_sentences, training_ids
 from asrkit.train.cache import encoder_key
 from asrkit.train.distributed import Distributed
 from asrkit.train.loop import set_up_logging, train_loop
@@ -166,7 +166,10 @@ def adapt(base_exp: Path, out_dir: Path, method: str, config_file: Path, inputs:
     set_up_logging(out_dir / "train.log", True)
     _prepare_exp_dir(base_exp, out_dir, config, method, inputs)
     model, tokenizer = build_asr(out_dir)
-    sentences, mapped = read_target_text(inputs.text, tokenizer, unk) if "tle" in sizes else ([], 0)
+    sentences, mapped = (training_ids(read_sentences(inputs.text, plain=True), tokenizer, base_exp, unk)
+                         if "tle" in sizes else ([], 0))
+    if "tle" in sizes and not sentences:
+        raise AsrkitError(f"{inputs.text}: no target text (every line is blank)")
     cache_root = Path(inputs.cache_dir or out_dir / "cache")
     source = paired_set(base_exp, inputs.source_data, cache_root / "source", tokenizer)
     dev = paired_set(base_exp, inputs.dev_data, cache_root / "dev", tokenizer)

@@ -216,8 +216,11 @@ def _prepare_exp_dir(base_exp: Path, out_dir: Path, config: AdaptConfig, method:
     for name in EXP_FILES:
         if (base_exp / name).exists():
             copy_file(base_exp / name, out_dir / name)
-    config.model = read_config(base_exp, "asr")["model"]
-    config.init_param = [str(base_exp.resolve())]
+    base = read_config(base_exp, "asr")
+    config.model = base["model"]
+    # a base saved without its frozen part (save_frozen: false) gets it from its own init_param sources first
+    inherited = [] if base.get("save_frozen", True) else base.get("init_param", [])
+    config.init_param = [*inherited, str(base_exp.resolve())]
     config.inputs = {"base_exp": str(base_exp.resolve()), "method": method,
                      **{k: str(Path(v).resolve()) for k, v in inputs.__dict__.items() if v is not None}}
     with atomic_write(out_dir / "config.yaml") as f:

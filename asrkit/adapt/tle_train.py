@@ -31,7 +31,7 @@ from asrkit.asr.batching import FeatureSet, bucket_batches, pad
 from asrkit.asr.decoding import DecodeConfig
 from asrkit.asr.train import Batch
 from asrkit.config import from_mapping, load_config
-from asrkit.data.datadir import read_dict, write_table
+from asrkit.data.datadir import read_dict
 from asrkit.data.tokens import copy_token_dir
 from asrkit.errors import ConfigError
 from asrkit.expdir import load_asr, load_tle, model_path
@@ -103,10 +103,12 @@ def train_tle(asr_exp: Path, data_dir: Path, out_dir: Path, config_file: Path, c
     cache_dir = Path(cache_dir or out_dir / "cache")
     data = paired_set(asr_exp, data_dir, cache_dir, tokenizer)
     train_utts, heldout = split_heldout(list(data.num_frames), config.heldout, config.seed, config_file)
-    write_table(out_dir / "heldout", [(utt, "heldout") for utt in heldout])
+    with atomic_write(out_dir / "heldout") as f:
+        f.writelines(utt + "\n" for utt in heldout)
     copy_token_dir(asr_exp, out_dir)
     inputs = {"asr_exp": str(asr_exp.resolve()), "data": str(Path(data_dir).resolve()),
-              "cache": str(cache_dir.resolve()), "encoder_key": encoder_key(asr_exp, model_path(asr_exp, "asr")), "out_size": asr.encoder.output_size()}
+              "cache": str(cache_dir.resolve()), "encoder_key": encoder_key(asr_exp, model_path(asr_exp, "asr")),
+              "out_size": asr.encoder.output_size()}
     with atomic_write(out_dir / "config.yaml") as f:
         yaml.safe_dump({**config.__dict__, "inputs": inputs}, f, sort_keys=False)
     seed_everything(config.seed)

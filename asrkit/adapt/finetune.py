@@ -171,14 +171,9 @@ def adapt(base_exp: Path, out_dir: Path, method: str, config_file: Path, inputs:
     if "tle" in sizes and not sentences:
         raise AsrkitError(f"{inputs.text}: no target text (every line is blank)")
     cache_root = Path(inputs.cache_dir or out_dir / "cache")
-    source = paired_set(base_exp, inputs.source_data, cache_root / "source", tokenizer)
     dev = paired_set(base_exp, inputs.dev_data, cache_root / "dev", tokenizer)
-    arms = {"source": PairedArm(source)}
-    if "tts" in sizes:
-        arms["tts"] = PairedArm(paired_set(base_exp, inputs.synth_data, cache_root / "synth", tokenizer))
-    if "tle" in sizes:
-        arms["tle"] = TLEArm(_frozen_tle(inputs.tle, base_exp), sentences)
-        log.info(f"{len(sentences)} target sentences; {mapped} tokens mapped to <unk>")
+    arms = _arms(base_exp, inputs, sizes, tokenizer, cache_root, sentences)
+    log.info(f"{len(sentences)} target sentences; {mapped} tokens mapped to <unk>")
     dist_env = Distributed(single=True)
 
     def step(model, batch) -> dict:
@@ -200,6 +195,17 @@ def adapt(base_exp: Path, out_dir: Path, method: str, config_file: Path, inputs:
         f.write("\n")
     log.info(f"adapt {method}: {summary}")
     return summary
+
+
+def _arms(base_exp: Path, inputs: Inputs, sizes: dict, tokenizer, cache_root: Path, sentences: list) -> dict:
+    """The method's arms by name: source (and tts) from the base encoder's caches under cache_root, tle from the
+    frozen TLE and the target sentences' token ids."""
+    arms = {"source": PairedArm(paired_set(base_exp, inputs.source_data, cache_root / "source", tokenizer))}
+    if "tts" in sizes:
+        arms["tts"] = PairedArm(paired_set(base_exp, inputs.synth_data, cache_root / "synth", tokenizer))
+    if "tle" in sizes:
+        arms["tle"] = TLEArm(_frozen_tle(inputs.tle, base_exp), sentences)
+    return arms
 
 
 def _check_inputs(method: str, inputs: Inputs):

@@ -159,3 +159,19 @@ def test_tle_tts_draws_from_three_arms_and_stops_early_once_dev_accuracy_stalls(
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["arms"] == {"source": 2, "tle": 2, "tts": 2}
     assert summary["epochs"] == 2
+
+
+def test_without_save_frozen_the_adapted_model_file_holds_only_the_decoder_and_loads_whole(grid, tmp_path):
+    from asrkit.expdir import load_asr
+
+    (tmp_path / "lean.yaml").write_text(yaml.safe_dump({**TINY_ADAPT, "save_frozen": False}))
+    args = adapt_args(grid, tmp_path / "lean")
+    args[args.index(grid["adapt_yaml"])] = tmp_path / "lean.yaml"
+    invoke(*args)
+    saved = torch.load(tmp_path / "lean" / "valid.acc.ave.pth")
+    assert saved and not any(key.startswith(("encoder.", "ctc.")) for key in saved)
+    model, _ = load_asr(tmp_path / "lean")
+    base = torch.load(grid["base"] / "valid.acc.ave.pth")
+    for key, tensor in model.state_dict().items():
+        expected = saved.get(key, base[key])
+        assert torch.equal(tensor, expected), key

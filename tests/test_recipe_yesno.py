@@ -50,7 +50,7 @@ def test_the_adapt_stage_fine_tunes_the_decoder_and_stages_8_9_decode_and_score_
     (conf / "adapt.yaml").write_text(yaml.safe_dump({"steps": 4, "valid_every": 2, "batch_size": 4,
                                                      "decode": {"beam_size": 2}}))
     (conf / "target.txt").write_text("YES YES YES YES NO NO NO NO\nYES NO YES NO YES NO YES NO\n")
-    run_recipe("yesno", recipe, "--stage", "7", "--adapt_config", str(conf / "adapt.yaml"),
+    run_recipe("yesno", recipe, "--stage", "7", "--test_sets", "test_yesno", "--adapt_config", str(conf / "adapt.yaml"),
                "--tle_config", str(conf / "tle.yaml"), "--adapt_text", str(conf / "target.txt"))
     adapted = recipe / "exp" / "asr_train_adapt_tle_adapt"
     assert json.loads((recipe / "exp" / "tle_train_tle" / "summary.json").read_text())["heldout_utts"] == 3

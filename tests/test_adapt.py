@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 from asrkit.asr.decode_dir import decode_data_dir
 from asrkit.asr.decoding import DecodeConfig
 from asrkit.cli import app
-from asrkit.data.features import FbankConfig, compute_cmvn_stats, compute_fbank_job, merge_fbank_jobs, save_fbank_config
+from asrkit.config import save_config
+from asrkit.data.features import FbankConfig, compute_cmvn_stats, compute_fbank_job, merge_feature_jobs
 from asrkit.data.grid import read_corpus, write_utterances
 from asrkit.data.tokens import Tokenizer, build_token_list
 from asrkit.expdir import build_asr
@@ -46,12 +47,12 @@ def grid(tmp_path_factory) -> dict:
     for name, part in (("train", utterances[:30]), ("dev", utterances[30:36])):
         write_utterances(root / name, part)
         compute_fbank_job(root / name, root / "fbank" / name, FbankConfig())
-        merge_fbank_jobs(root / name, root / "fbank" / name, 1)
+        merge_feature_jobs(root / name, root / "fbank" / name, 1)
     exp = root / "base"
     build_token_list(root / "train" / "text", exp, "word")
     compute_cmvn_stats(root / "train", exp / "cmvn.npz")
     (exp / "config.yaml").write_text(yaml.safe_dump({**TINY_ASR, "kind": "asr"}))
-    save_fbank_config(FbankConfig(), exp / "fbank.yaml")
+    save_config(FbankConfig(), exp / "fbank.yaml")
     torch.manual_seed(0)
     model, _ = build_asr(exp)
     torch.save(model.state_dict(), exp / "valid.acc.ave.pth")

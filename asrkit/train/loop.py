@@ -78,7 +78,7 @@ def train_loop(exp_dir: Path, model: torch.nn.Module, config: LoopConfig, step: 
     wrapped = dist_env.wrap(model)
     for epoch in range(state.epoch + 1, config.max_epoch + 1):
         if _stalled(state, getattr(config, "patience", 0)):  # an optional field: only the adapt config has it
-            log.info(f"early stop: epoch {state.nbest(1)[0]} is still the best after {state.epoch}")
+            log.info(f"early stop: no better valid {state.rank_by} in the last {config.patience} epochs")
             break
         seed_everything(config.seed * 1000 + epoch)
         batches = epoch_order(train_batches, config.seed, epoch, dist_env.rank, dist_env.world_size)
@@ -112,8 +112,12 @@ def _init_and_freeze(model, config: LoopConfig, origin) -> Frozen:
 
 
 def _stalled(state: TrainingState, patience: int) -> bool:
-    """Early stopping: the last `patience` epochs were no better than the best before them (0: never stop)."""
-    return bool(patience and state.history) and state.epoch - state.nbest(1)[0] >= patience
+    """Early stopping: none of the last `patience` epochs beat the best before them (0: never stop)."""
+    if not patience or len(state.history) <= patience:
+        return False
+    sign = 1 if state.higher_better else -1
+    values = [sign * h["valid"][state.rank_by] for h in state.history]
+    return max(values[-patience:]) <= max(values[:-patience])
 
 
 def _train_epoch(model, step: Step, batches: list, optimizer, scheduler, grad_clip: float, epoch: int, shown: str) -> dict:

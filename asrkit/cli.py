@@ -6,6 +6,7 @@ from typing import Optional
 
 import typer
 
+from asrkit.adapt.cli import app as adapt_app
 from asrkit.cliapp import make_app
 from asrkit.lm.cli import app as lm_app
 from asrkit.refine.cli import app as refine_app
@@ -15,6 +16,7 @@ app = make_app("Speech recognition in the Kaldi/ESPnet recipe style. Stages exch
 app.add_typer(tts_app, name="tts")
 app.add_typer(lm_app, name="lm")
 app.add_typer(refine_app, name="refine")
+app.add_typer(adapt_app, name="adapt")
 
 ExistingDir = typer.Argument(..., exists=True, file_okay=False, help="Kaldi-style data dir.")
 

@@ -1,13 +1,14 @@
 """Exp dirs: the one loader of what training leaves behind, for every stage and method that uses a trained model.
 
 An exp dir stands on its own (it never points back at the data it was trained on):
-    config.yaml        the resolved training config; `kind:` names what it holds (asr, tts, lm; later tle, avsr)
+    config.yaml        the resolved training config; `kind:` names what it holds (asr, tts, lm, tle; later avsr)
     tokens.txt, token_type (+ bpe.model)   its token dir (as `asrkit tokens` writes one)
     cmvn.npz           asr: global CMVN of the training features (absent: the model normalises nothing)
     fbank.yaml         asr: the features the model reads (`asrkit fbank --config`)
     roi.yaml           asr with `frontend: video_roi` (lip reading), instead: the mouth-ROI features it reads
     stats.npz          tts: target statistics (mel, pitch, energy)
-    <model file>       asr: valid.acc.ave.pth, tts and lm: valid.loss.ave.pth (n-best average), or any <N>epoch.pth;
+    <model file>       asr: valid.acc.ave.pth, tts and lm: valid.loss.ave.pth, tle: valid.recon.ave.pth (n-best
+                       average), or any <N>epoch.pth;
                        with `save_frozen: false` only the trained tensors: the rest comes from config's init_param
 Decoding, alignment, TTS evaluation, interop and the methods load models here; none of them imports a trainer.
 """
@@ -24,8 +25,9 @@ from asrkit.errors import AsrkitError
 
 # Per model kind: the valid stat that ranks epochs for the n-best average, whether higher is better, and the average's
 # file name (named after that stat), what training leaves as "the" model. A new kind is one more row here.
-RANKING = {"asr": ("acc", True), "tts": ("loss", False), "lm": ("loss", False)}
-MODEL_FILES = {"asr": "valid.acc.ave.pth", "tts": "valid.loss.ave.pth", "lm": "valid.loss.ave.pth"}
+RANKING = {"asr": ("acc", True), "tts": ("loss", False), "lm": ("loss", False), "tle": ("recon", False)}
+MODEL_FILES = {"asr": "valid.acc.ave.pth", "tts": "valid.loss.ave.pth", "lm": "valid.loss.ave.pth",
+               "tle": "valid.recon.ave.pth"}
 
 
 def read_config(exp_dir: Path, kind: str | None = None) -> dict:
@@ -130,6 +132,18 @@ def load_lm(exp_dir: Path, model_file: str | None = None):
     model = LanguageModel(config["lm"], config["lm_conf"], tokens.vocab_size, f"{Path(exp_dir) / 'config.yaml'}")
     load_weights(model, exp_dir, config, model_file)
     return model.eval(), tokens
+
+
+def load_tle(exp_dir: Path, model_file: str | None = None):
+    """A trained text-to-latent VAE (asrkit adapt tle-train; eval mode), its tokenizer (the ASR model's) and config."""
+    from asrkit.adapt.tle import TLE, TLEConfig
+
+    raw = read_config(exp_dir, "tle")
+    tokens = Tokenizer.from_dir(exp_dir)
+    model = TLE(from_mapping(TLEConfig, raw["model"], f"{Path(exp_dir) / 'config.yaml'}: model", "TLE"),
+                tokens.vocab_size, raw["inputs"]["out_size"])
+    load_weights(model, exp_dir, raw, model_file)
+    return model.eval(), tokens, raw
 
 
 def load_weights(model, exp_dir: Path, config: dict, model_file: str | None = None):

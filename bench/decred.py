@@ -12,7 +12,7 @@ of the recipe's SPECS entry is decoded and scored; `asrkit ilm-ppl` scores each 
 DeCRED decoding is compared with the baseline's on the same seed and set (`asrkit compare`'s paired bootstrap).
 
 Files:
-    bench/out/decred/<recipe>/                 the recipe copy: data stages 1-4 once, then exp/asr_<system>_seed<N>/
+    bench/out/decred/<recipe>/                 the recipe copy: data stages 1-5 once, then exp/asr_<system>_seed<N>/
     bench/results/decred_<recipe>/             the generated training configs (<system>_seed<N>.yaml) and decode
                                                configs (final.yaml, mean.yaml, weighted.yaml)
     bench/results/decred_<recipe>.md, .json    the table (mean [min, max] over seeds) and every per-seed figure
@@ -87,7 +87,7 @@ def python_path() -> str:
 
 
 def prepare_data(corpus: str, name: str, spec: Spec, extra_opts: str) -> tuple[Path, list[str]]:
-    """The recipe copy OUT/<name> with its data stages (1-4) done once for all seeds and systems; its test sets."""
+    """The recipe copy OUT/<name> with its data stages (1-5) done once for all seeds and systems; its test sets."""
     recipe, data_opts = OUT / name, f"{spec.data_opts} {extra_opts}".strip()
     done = recipe / DATA_DONE
     if done.exists():
@@ -101,7 +101,7 @@ def prepare_data(corpus: str, name: str, spec: Spec, extra_opts: str) -> tuple[P
     opts = ["--local_data_opts", data_opts] if data_opts else []
     run_recipe(recipe, "data_stage1", "--stage", "1", "--stop_stage", "1", *opts)
     sets = [name for name in spec.sets if (recipe / "data" / name / "text").exists()]
-    run_recipe(recipe, "data_stage2-4", "--stage", "2", "--stop_stage", "4", "--test_sets", " ".join(sets))
+    run_recipe(recipe, "data_stage3-5", "--stage", "3", "--stop_stage", "5", "--test_sets", " ".join(sets))
     done.write_text(json.dumps({"data_opts": data_opts, "sets": sets}) + "\n")
     return recipe, sets
 
@@ -140,14 +140,14 @@ def train_and_decode(recipe: Path, conf_dir: Path, tag: str, modes: tuple[str, .
     exp, config = recipe / "exp" / f"asr_{tag}", conf_dir / f"{tag}.yaml"
     train_args = ["--asr_config", str(config), "--asr_tag", tag]
     if not (exp / DECODE_MODEL).exists():
-        run_recipe(recipe, f"train_{tag}", "--stage", "5", "--stop_stage", "5", *train_args, "--test_sets", sets[0])
+        run_recipe(recipe, f"train_{tag}", "--stage", "6", "--stop_stage", "6", *train_args, "--test_sets", sets[0])
         shutil.copyfile(config, exp / TRAINED_WITH)
     elif not (exp / TRAINED_WITH).exists() or (exp / TRAINED_WITH).read_text() != config.read_text():
         raise SystemExit(f"decred.py: {exp} was trained with another config than {config}: remove {exp} to retrain")
     for mode in modes:
         todo = [s for s in sets if not (decode_dir(exp, mode, s) / "score_wer" / "summary.json").exists()]
         if todo:
-            run_recipe(recipe, f"decode_{tag}_{mode}", "--stage", "6", "--stop_stage", "7", *train_args,
+            run_recipe(recipe, f"decode_{tag}_{mode}", "--stage", "8", "--stop_stage", "9", *train_args,
                        "--decode_config", str(conf_dir / f"{mode}.yaml"), "--test_sets", " ".join(todo))
     for name in sets:
         if not (exp / "ilm_ppl" / name / "summary.json").exists():

@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/features.py [--max-utts N] [--nj 1 2]
 
-Each run starts its N jobs at once, as stage 3 of the recipes does, into a fresh feature dir; the wall time covers
+Each run starts its N jobs at once, as stage 4 of the recipes does, into a fresh feature dir; the wall time covers
 the whole stage (process start-up, audio reading and resampling to 16 kHz, fbank, ark/scp writing).
 """
 

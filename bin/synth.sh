@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `asrkit synth` in parallel, the way stage 3 computes fbank: --nj jobs through $train_cmd (the recipe's cmd.sh), each
+# `asrkit synth` in parallel, the way stage 4 computes fbank: --nj jobs through $train_cmd (the recipe's cmd.sh), each
 # writing its share of the audio with a log in DATA/log/synth.JOB.log, then one run that fills in anything missing
 # and writes the data dir. Run from a recipe dir; every option after DATA goes to `asrkit synth` (voices, jitter):
 #     synth.sh --nj 4 TEXT DATA --voices-file conf/voices_train.txt --assign round-robin --seed 0

@@ -25,10 +25,11 @@ def recipe_env(**extra) -> dict:
     return {**os.environ, "ASRKIT_ROOT": str(REPO), **extra}
 
 
-def run_recipe(corpus: str, recipe_dir: Path, *args: str, check: bool = True, **env) -> subprocess.CompletedProcess:
-    """Copy egs/<corpus>/asr1 into recipe_dir (symlinks resolved) and run its run.sh there."""
+def run_recipe(corpus: str, recipe_dir: Path, *args: str, check: bool = True, task: str = "asr1",
+               **env) -> subprocess.CompletedProcess:
+    """Copy egs/<corpus>/<task> into recipe_dir (symlinks resolved) and run its run.sh there."""
     if not recipe_dir.exists():
-        shutil.copytree(REPO / "egs" / corpus / "asr1", recipe_dir, symlinks=False, ignore=RECIPE_OUTPUTS)
+        shutil.copytree(REPO / "egs" / corpus / task, recipe_dir, symlinks=False, ignore=RECIPE_OUTPUTS)
     result = subprocess.run(["./run.sh", *args], cwd=recipe_dir, env=recipe_env(**env), capture_output=True, text=True)
     if check and result.returncode != 0:
         raise AssertionError(f"{corpus} run.sh {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")

@@ -1,4 +1,4 @@
-"""The yesno recipe end to end (stages 1-7) on the real recordings, through run.sh as a user runs it."""
+"""The yesno recipe end to end (stages 1-9) on the real recordings, through run.sh as a user runs it."""
 
 import json
 
@@ -24,7 +24,7 @@ def test_data_dirs_follow_kaldis_split(yesno_recipe):
 
 def test_rerunning_a_finished_stage_is_harmless(yesno_recipe):
     before = (yesno_recipe / "data" / "test_yesno" / "feats.scp").read_text()
-    run_recipe("yesno", yesno_recipe, "--stage", "3", "--stop_stage", "3")
+    run_recipe("yesno", yesno_recipe, "--stage", "4", "--stop_stage", "4")
     assert (yesno_recipe / "data" / "test_yesno" / "feats.scp").read_text() == before
 
 
@@ -32,3 +32,29 @@ def test_unknown_option_is_a_clear_error(yesno_recipe):
     result = run_recipe("yesno", yesno_recipe, "--no_such_option", "1", check=False)
     assert result.returncode != 0
     assert "invalid option --no_such_option" in result.stderr
+
+
+def test_the_adapt_stage_fine_tunes_the_decoder_and_stages_8_9_decode_and_score_the_adapted_model(yesno_recipe,
+                                                                                                  tmp_path):
+    import shutil
+
+    import yaml
+
+    recipe = tmp_path / "asr1"
+    shutil.copytree(yesno_recipe, recipe, symlinks=True)  # the shared run stays as the other tests read it
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "tle.yaml").write_text(yaml.safe_dump({"max_epoch": 2, "heldout": 3, "batch_frames": 2000,
+                                                   "decode": {"beam_size": 2},
+                                                   "model": {"d_model": 32, "text_layers": 1, "frame_layers": 1}}))
+    (conf / "adapt.yaml").write_text(yaml.safe_dump({"steps": 4, "valid_every": 2, "batch_size": 4,
+                                                     "decode": {"beam_size": 2}}))
+    (conf / "target.txt").write_text("YES YES YES YES NO NO NO NO\nYES NO YES NO YES NO YES NO\n")
+    run_recipe("yesno", recipe, "--stage", "7", "--test_sets", "test_yesno", "--adapt_config", str(conf / "adapt.yaml"),
+               "--tle_config", str(conf / "tle.yaml"), "--adapt_text", str(conf / "target.txt"))
+    adapted = recipe / "exp" / "asr_train_adapt_tle_adapt"
+    assert json.loads((recipe / "exp" / "tle_train_tle" / "summary.json").read_text())["heldout_utts"] == 3
+    assert json.loads((adapted / "summary.json").read_text())["method"] == "tle"
+    summary = adapted / "decode_decode_valid.acc.ave" / "test_yesno" / "score_wer" / "summary.json"
+    assert json.loads(summary.read_text())["n_sent"] == 29
+    assert "## asr_train_adapt_tle_adapt\n" in (recipe / "RESULTS.md").read_text()

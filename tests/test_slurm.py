@@ -159,7 +159,7 @@ def run_fsdd(recipe: Path, backend: str, *args: str):
 
 @pytest.fixture(scope="module")
 def fsdd_data(tmp_path_factory) -> Path:
-    """The recipe's data dirs (stages 1-2, which submit no jobs) on 41 recordings: two training speakers' digits
+    """The recipe's data dirs (stages 1-3, which submit no jobs) on 41 recordings: two training speakers' digits
     0-4 in takes 0 (test), 5 (dev), 7 and 8 (train), and one of theo's, which local/data.sh needs for its
     unseen-speaker set (not decoded here); the tiny training config beside it."""
     recordings = shared_corpus("fsdd") / "recordings"
@@ -171,7 +171,7 @@ def fsdd_data(tmp_path_factory) -> Path:
     for name in names:
         (subset / name).symlink_to(recordings / name)
     (root / "tiny.yaml").write_text(yaml.safe_dump(TINY_CONFIG))
-    run_fsdd(root / "asr1", "local", "--stop_stage", "2")
+    run_fsdd(root / "asr1", "local", "--stop_stage", "3")
     return root / "asr1"
 
 
@@ -184,13 +184,13 @@ def copy_recipe(recipe: Path, to: Path) -> Path:
 def fsdd_local(fsdd_data) -> Path:
     """The recipe's remaining stages run with the local backend."""
     recipe = copy_recipe(fsdd_data, fsdd_data.parent.parent / f"{fsdd_data.parent.name}_local")
-    run_fsdd(recipe, "local", "--stage", "3")
+    run_fsdd(recipe, "local", "--stage", "4")
     return recipe
 
 
 def test_fsdd_feature_and_decode_stages_on_slurm_match_local(fsdd_data, fsdd_local, tmp_path):
     recipe = copy_recipe(fsdd_data, tmp_path / "fsdd_slurm")
-    run_fsdd(recipe, "slurm", "--stage", "3", "--stop_stage", "3")
+    run_fsdd(recipe, "slurm", "--stage", "4", "--stop_stage", "4")
     for dset in ("train", "dev", "test"):
         logs = sorted(p.name for p in (recipe / "exp/make_fbank" / dset).glob("fbank.*.log"))
         assert logs == ["fbank.1.log", "fbank.2.log"]
@@ -202,7 +202,7 @@ def test_fsdd_feature_and_decode_stages_on_slurm_match_local(fsdd_data, fsdd_loc
     # Decode with the local run's model and token list: the decode stage alone differs by backend.
     for trained in ("exp/asr_tiny", "data/token_list"):
         shutil.copytree(fsdd_local / trained, recipe / trained)
-    run_fsdd(recipe, "slurm", "--stage", "6", "--stop_stage", "7")
+    run_fsdd(recipe, "slurm", "--stage", "8", "--stop_stage", "9")
     decoded = recipe / "exp/asr_tiny/decode_decode_valid.acc.ave/test"
     assert sorted(p.name for p in (decoded / "logdir").glob("decode.*.log")) == ["decode.1.log", "decode.2.log"]
     for name in ("text", "token", "score", "score_wer/result.txt"):

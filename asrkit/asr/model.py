@@ -137,12 +137,14 @@ class ASRModel(nn.Module):
         """ys: (B, L) token ids padded with IGNORE_ID. Returns the loss and its parts for logging."""
         enc, enc_lens = self.encode(feats, feats_lens)
         loss_ctc = self.ctc(enc, enc_lens, ys, ys_lens)
-        loss_att, acc, aux = self._decoder_loss(enc, enc_lens, ys, ys_lens)
+        loss_att, acc, aux = self.decoder_loss(enc, enc_lens, ys, ys_lens)
         a = self.config.ctc_weight
         loss = a * loss_ctc + (1 - a) * loss_att
         return dict(loss=loss, loss_ctc=loss_ctc.detach(), loss_att=loss_att.detach(), acc=acc, **aux)
 
-    def _decoder_loss(self, enc, enc_lens, ys, ys_lens):
+    def decoder_loss(self, enc, enc_lens, ys, ys_lens):
+        """The decoder's (and DeCRED heads') weighted cross-entropy on encoder outputs enc, its accuracy, and each
+        head's loss (the adapt stage trains the decoder alone on latents from elsewhere)."""
         ys_in, ys_out = add_sos_eos(ys, self.sos, self.eos, IGNORE_ID)
         (logits, layer_outputs), _ = self.decoder(enc, enc_lens, ys_in, ys_lens + 1, return_all_hs=True)
         decred = self.config.decred

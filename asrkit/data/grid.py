@@ -19,6 +19,13 @@ SPLIT_PERIOD = 20  # of the utterances sorted by id, index % 20 == 0 is dev and 
 SPLIT_OFFSETS = {0: "dev", 10: "test"}
 
 
+# The GRID command grammar, slot by slot: command colour preposition letter digit adverb (letters skip w).
+GRAMMAR = (("bin", "lay", "place", "set"), ("blue", "green", "red", "white"), ("at", "by", "in", "with"),
+           tuple("abcdefghijklmnopqrstuvxyz"),
+           ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"),
+           ("again", "now", "please", "soon"))
+
+
 class Word(NamedTuple):
     word: str
     start: float  # seconds from the start of the recording
@@ -119,3 +126,16 @@ def write_utterances(data_dir: Path, utterances: list[Utterance]) -> None:
     videos = {u.utt_id: str(u.video) for u in utterances if u.video is not None}
     write_data_dir(data_dir, {u.utt_id: str(u.audio) for u in utterances}, {u.utt_id: u.text for u in utterances},
                    {u.utt_id: u.speaker for u in utterances}, video_scp=videos or None)
+
+
+def grammar_sentences(count: int, seed: int, first_words: set[tuple[str, str]] | None = None,
+                      exclude: set[str] = frozenset()) -> list[str]:
+    """`count` distinct grammar sentences drawn by `seed`, those whose command and colour are among `first_words`
+    when given, none in `exclude`; fewer when the grammar has no more."""
+    import itertools
+    import random
+
+    heads = sorted(first_words) if first_words is not None else list(itertools.product(*GRAMMAR[:2]))
+    pool = [" ".join(head + tail) for head in heads for tail in itertools.product(*GRAMMAR[2:])]
+    pool = [sentence for sentence in pool if sentence not in exclude]
+    return sorted(random.Random(seed).sample(pool, min(count, len(pool))))

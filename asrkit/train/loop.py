@@ -10,6 +10,8 @@ parameters with Adam and espnet2's WarmupLR, validates after every epoch, writes
 images/<stat>.png. Every epoch's randomness (batch order, dropout, SpecAug) is seeded from (seed, epoch), so a run
 resumed from checkpoint.pth after a kill retraces exactly the epochs an uninterrupted run would have made. Under
 DDP (asrkit/train/distributed.py) every rank takes its share of each epoch's batches and rank 0 writes the files.
+A config with a `patience` field (asrkit/adapt/finetune.py) stops early once that many epochs in a row have not beaten
+the best one by the ranking stat (a resumed run checks before its first epoch).
 """
 
 import logging
@@ -75,6 +77,9 @@ def train_loop(exp_dir: Path, model: torch.nn.Module, config: LoopConfig, step: 
              f"M parameters train; world size {dist_env.world_size}")
     wrapped = dist_env.wrap(model)
     for epoch in range(state.epoch + 1, config.max_epoch + 1):
+        if _stalled(state, getattr(config, "patience", 0)):  # an optional field: only the adapt config has it
+            log.info(f"early stop: no better valid {state.rank_by} in the last {config.patience} epochs")
+            break
         seed_everything(config.seed * 1000 + epoch)
         batches = epoch_order(train_batches, config.seed, epoch, dist_env.rank, dist_env.world_size)
         wrapped.train()
@@ -104,6 +109,15 @@ def _init_and_freeze(model, config: LoopConfig, origin) -> Frozen:
         raise ConfigError(f"{origin}: save_frozen: false, but {len(unsourced)} frozen tensors come from no init_param "
                           f"source (e.g. {unsourced[0]}): a checkpoint without them could not be resumed")
     return frozen
+
+
+def _stalled(state: TrainingState, patience: int) -> bool:
+    """Early stopping: none of the last `patience` epochs beat the best before them (0: never stop)."""
+    if not patience or len(state.history) <= patience:
+        return False
+    sign = 1 if state.higher_better else -1
+    values = [sign * h["valid"][state.rank_by] for h in state.history]
+    return max(values[-patience:]) <= max(values[:-patience])
 
 
 def _train_epoch(model, step: Step, batches: list, optimizer, scheduler, grad_clip: float, epoch: int, shown: str) -> dict:

@@ -1,0 +1,158 @@
+"""`asrkit adapt tle-train`: train a text-to-latent VAE (asrkit/adapt/tle.py) for an ASR exp dir, on paired data,
+against its frozen encoder's outputs, by the shared training loop; then measure it.
+
+The encoder's outputs over DATA are cached first (asrkit/train/cache.py; a cache made by this model is reused).
+`heldout` utterances of DATA (drawn by the seed) are held out: the loop validates on them and the summary measures
+on them. OUT is a `kind: tle` exp dir:
+    config.yaml        the resolved config; inputs: asr_exp, data, encoder_key (of the ASR exp's encoder, so a
+                       fine-tune refuses a TLE made for another encoder), out_size (D), cache
+    tokens.txt, token_type (+ bpe.model)    the ASR exp's, so the TLE reads the same token ids
+    heldout            the held-out utterance ids, one a line
+    valid.recon.ave.pth, checkpoint.pth, <N>epoch.pth, train.log, images/   the loop's files
+    summary.json       on the held-out utterances: reconstruction L1 and MSE (posterior mean, true T), the length
+                       model's relative error (mean, max, share within 10 %), and the CER and WER of the ASR exp's
+                       *unadapted* decoder (beam search by `decode`, CTC weight 0) reading the TLE's latents
+                       (posterior mean, predicted T) and, for reference, reading the real encoder outputs
+"""
+
+import json
+import math
+import logging
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import yaml
+
+from asrkit.adapt.latents import error_rate, read_latents
+from asrkit.adapt.tle import TLE, TLEConfig
+from asrkit.asr.batching import FeatureSet, bucket_batches, pad
+from asrkit.asr.decoding import DecodeConfig
+from asrkit.asr.train import Batch
+from asrkit.config import from_mapping, load_config
+from asrkit.data.datadir import read_dict
+from asrkit.data.tokens import copy_token_dir
+from asrkit.errors import ConfigError
+from asrkit.expdir import load_asr, load_tle, model_path
+from asrkit.fileio import atomic_write
+from asrkit.train.cache import cache_encoder, encoder_key, load_cache
+from asrkit.train.distributed import Distributed
+from asrkit.train.loop import seed_everything, set_up_logging, train_loop
+from asrkit.train.params import absolute_sources
+
+log = logging.getLogger("asrkit.train")
+
+
+@dataclass
+class TLETrainConfig:
+    model: dict = field(default_factory=dict)  # TLEConfig (asrkit/adapt/tle.py): sizes, recon, beta, free bits
+    kind: str = "tle"  # what the exp dir holds, for the exp-dir loader (asrkit/expdir.py)
+    seed: int = 0  # seeds initialisation, the held-out draw, and with the epoch each epoch's order and sampling
+    max_epoch: int = 30  # epochs over the training utterances
+    batch_frames: int = 4000  # cap on padded encoder-output frames per batch (longest x batch size)
+    heldout: int = 20  # utterances of DATA held out of training: validation and the summary's measurements
+    lr: float = 0.001  # Adam's peak learning rate, reached at the end of the warm-up
+    weight_decay: float = 0.0  # Adam's L2 weight decay
+    warmup_steps: int = 100  # optimizer steps of the linear warm-up (then decay as step^-0.5)
+    grad_clip: float = 5.0  # cap on the global L2 norm of the gradients of each step
+    keep_nbest: int = 3  # epochs (best by valid reconstruction loss) whose snapshots are averaged
+    freeze_param: list = field(default_factory=list)  # parameter-name prefixes left untrained (train/params.py)
+    init_param: list = field(default_factory=list)  # "src_file:src_key:dst_key:exclude_keys" entries to start from
+    save_frozen: bool = True  # false: checkpoints hold only trainable tensors, the frozen ones come from init_param
+    decode: dict = field(default_factory=lambda: {"beam_size": 4})  # DecodeConfig of the summary's decoding of
+    #   latents (its ctc_weight is set to 0: the TLE is for the attention decoder, which reads latents without CTC)
+    inputs: dict = field(default_factory=dict)  # filled in the exp dir's copy: where the model and data came from
+
+    @classmethod
+    def load(cls, path) -> "TLETrainConfig":
+        config = load_config(cls, path, "TLE training")
+        if config.kind != "tle":
+            raise ConfigError(f"{path}: kind: {config.kind}; `asrkit adapt tle-train` trains tle models")
+        from_mapping(TLEConfig, config.model, f"{path}: model", "TLE").check(f"{path}: model")
+        from_mapping(DecodeConfig, config.decode, f"{path}: decode", "decoding")
+        config.init_param = absolute_sources(config.init_param)
+        return config
+
+
+def paired_set(asr_exp: Path, data_dir: Path, cache_dir: Path, tokenizer) -> FeatureSet:
+    """DATA's cached encoder outputs (cached now unless done with this model) with DATA/text's token ids."""
+    cache_encoder(asr_exp, data_dir, cache_dir)
+    cache = load_cache(cache_dir, encoder_key(asr_exp, model_path(asr_exp, "asr")))
+    text = read_dict(Path(data_dir) / "text")
+    return FeatureSet(cache.feats, cache.num_frames, {utt: tokenizer.encode(text[utt]) for utt in cache.num_frames})
+
+
+def split_heldout(utts: list[str], count: int, seed: int, origin) -> tuple[list[str], list[str]]:
+    """(train, held-out) utterance ids: `count` drawn by `seed`, at least one left to train on."""
+    if not 0 < count < len(utts):
+        raise ConfigError(f"{origin}: heldout: {count}, but DATA has {len(utts)} utterances (need 0 < heldout < that)")
+    heldout = sorted(random.Random(seed).sample(sorted(utts), count))
+    chosen = set(heldout)
+    return [u for u in sorted(utts) if u not in chosen], heldout
+
+
+def train_tle(asr_exp: Path, data_dir: Path, out_dir: Path, config_file: Path, cache_dir: Path | None = None,
+              resume: bool = False) -> dict:
+    """Train OUT's TLE for ASR_EXP on DATA as config_file says; returns the summary written to OUT/summary.json."""
+    out_dir, asr_exp = Path(out_dir), Path(asr_exp)
+    config = TLETrainConfig.load(config_file)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    set_up_logging(out_dir / "train.log", True)
+    asr, tokenizer = load_asr(asr_exp)
+    cache_dir = Path(cache_dir or out_dir / "cache")
+    data = paired_set(asr_exp, data_dir, cache_dir, tokenizer)
+    train_utts, heldout = split_heldout(list(data.num_frames), config.heldout, config.seed, config_file)
+    with atomic_write(out_dir / "heldout") as f:
+        f.writelines(utt + "\n" for utt in heldout)
+    copy_token_dir(asr_exp, out_dir)
+    inputs = {"asr_exp": str(asr_exp.resolve()), "data": str(Path(data_dir).resolve()),
+              "cache": str(cache_dir.resolve()), "encoder_key": encoder_key(asr_exp, model_path(asr_exp, "asr")),
+              "out_size": asr.encoder.output_size()}
+    with atomic_write(out_dir / "config.yaml") as f:
+        yaml.safe_dump({**config.__dict__, "inputs": inputs}, f, sort_keys=False)
+    seed_everything(config.seed)
+    model = TLE(from_mapping(TLEConfig, config.model, "model", "TLE"), tokenizer.vocab_size, inputs["out_size"])
+    model.log_rate.fill_(sum(math.log(data.num_frames[u] / max(len(data.targets[u]), 1)) for u in train_utts)
+                         / len(train_utts))
+    dist_env = Distributed(single=True)
+
+    def step(model, batch: Batch) -> dict:
+        enc, enc_lens, ys, ys_lens = (t.to(dist_env.device) for t in batch.data.batch(batch.utts))
+        return model(ys, ys_lens, enc, enc_lens)
+
+    def batches(utts):
+        return [Batch(data, b) for b in bucket_batches({u: data.num_frames[u] for u in utts}, config.batch_frames)]
+
+    train_loop(out_dir, model, config, step, batches(train_utts), batches(heldout), dist_env, config_file, resume)
+    summary = measure_tle(out_dir, asr, data, heldout, DecodeConfig(**{**config.decode, "ctc_weight": 0.0}))
+    with atomic_write(out_dir / "summary.json") as f:
+        json.dump(summary, f, indent=2)
+        f.write("\n")
+    return summary
+
+
+@torch.no_grad()
+def measure_tle(tle_exp: Path, asr, data: FeatureSet, utts: list[str], decode: DecodeConfig) -> dict:
+    """The summary.json figures (module docstring) of TLE_EXP's averaged model on `utts` of `data`."""
+    tle, tokenizer, _ = load_tle(tle_exp)
+    real, real_lens, ys, ys_lens = data.batch(utts)
+    mu, _, frames = tle.encode_text(ys, ys_lens)
+    recon = tle.decode(mu, ys_lens, real_lens)
+    valid = torch.arange(real.size(1)).unsqueeze(0) < real_lens.unsqueeze(1)
+    diff = (recon - real)[valid]
+    rel = ((frames - real_lens) / real_lens).abs()
+
+    def tle_latents(chunk):
+        return tle.generate(*pad([torch.tensor(data.targets[u]) for u in chunk], 0), sample=False)
+
+    refs = {utt: tokenizer.decode(data.targets[utt]) for utt in utts}
+    summary = {"heldout_utts": len(utts), "recon_l1": round(diff.abs().mean().item(), 4),
+               "recon_mse": round(diff.pow(2).mean().item(), 4),
+               "length_rel_err_mean": round(rel.mean().item(), 4), "length_rel_err_max": round(rel.max().item(), 4),
+               "length_within_10pct": round((rel <= 0.1).float().mean().item(), 4)}
+    for name, source in (("tle", tle_latents), ("real", lambda chunk: data.batch(chunk)[:2])):
+        hyps = read_latents(asr, tokenizer, source, utts, decode)
+        summary[f"{name}_cer"], summary[f"{name}_wer"] = error_rate(refs, hyps, "cer"), error_rate(refs, hyps, "wer")
+    log.info(f"TLE on {len(utts)} held-out utterances: {summary}")
+    return summary

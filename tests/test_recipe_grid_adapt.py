@@ -1,0 +1,26 @@
+"""egs/grid/adapt1 stage 1 (local/data.sh) on the real GRID s1 corpus: the split scenario B's claims rest on. The
+later stages are bin/asr.sh's, whose adapt stage the yesno recipe test runs end to end."""
+
+from conftest import run_recipe, shared_corpus
+
+from asrkit.data.datadir import read_dict
+
+
+def test_held_out_pairs_are_absent_from_the_base_data_and_only_in_the_target_text_and_test(tmp_path):
+    recipe = tmp_path / "adapt1"
+    run_recipe("grid", recipe, "--stop_stage", "1", "--local_data_opts", "--heldout_pairs bin:blue,lay:green "
+               "--target_sentences 40", task="adapt1", GRID_S1=str(shared_corpus("grid_s1")))
+    data = recipe / "data"
+    pairs = {("bin", "blue"), ("lay", "green")}
+
+    def pair(text):
+        return tuple(text.split()[:2])
+
+    tables = {name: read_dict(data / name / "text") for name in ("train", "dev", "test", "test_pairs")}
+    texts = {name: list(table.values()) for name, table in tables.items()}
+    assert not any(pair(t) in pairs for name in ("train", "dev", "test") for t in texts[name])
+    assert texts["test_pairs"] and all(pair(t) in pairs for t in texts["test_pairs"])
+    assert len(set().union(*tables.values())) == sum(map(len, tables.values())) == 1000  # each utterance in one set
+    target = (data / "local" / "target.txt").read_text().splitlines()
+    assert len(target) == 40 and {pair(t) for t in target} <= pairs
+    assert not set(target) & set(texts["test_pairs"])

@@ -7,6 +7,7 @@ from typing import Optional
 import typer
 
 from asrkit.cliapp import make_app
+from asrkit.data.prep import app as prep_app
 from asrkit.lm.cli import app as lm_app
 from asrkit.refine.cli import app as refine_app
 from asrkit.tts.cli import app as tts_app
@@ -15,6 +16,7 @@ app = make_app("Speech recognition in the Kaldi/ESPnet recipe style. Stages exch
 app.add_typer(tts_app, name="tts")
 app.add_typer(lm_app, name="lm")
 app.add_typer(refine_app, name="refine")
+app.add_typer(prep_app, name="prep")
 
 ExistingDir = typer.Argument(..., exists=True, file_okay=False, help="Kaldi-style data dir.")
 

@@ -81,14 +81,15 @@ def train_loop(exp_dir: Path, model: torch.nn.Module, config: LoopConfig, step: 
     log.info(f"{sum(p.numel() for p in trainable) / 1e6:.3f} M of {sum(p.numel() for p in model.parameters()) / 1e6:.3f} "
              f"M parameters train; world size {dist_env.world_size}")
     wrapped = dist_env.wrap(model)
+    updater = Updater(optimizer, scheduler, precision, config.grad_clip, config.accum_grad)
+    amp_step = precision.wrap(step)
     for epoch in range(state.epoch + 1, config.max_epoch + 1):
         seed_everything(config.seed * 1000 + epoch)
         batches = epoch_order(train_batches, config.seed, epoch, dist_env.rank, dist_env.world_size)
         wrapped.train()
         frozen.keep_eval(model)
-        train_stats = _train_epoch(wrapped, precision.wrap(step), batches, Updater(optimizer, scheduler, precision,
-                                   config.grad_clip, config.accum_grad), epoch, state.rank_by)
-        valid_stats = validate(model, precision.wrap(step), valid_batches)
+        train_stats = _train_epoch(wrapped, amp_step, batches, updater, epoch, state.rank_by)
+        valid_stats = validate(model, amp_step, valid_batches)
         state.record(epoch, dist_env.mean(train_stats), dist_env.mean(valid_stats))
         log.info(f"epoch {epoch}: train {_fmt(state.history[-1]['train'])} | valid {_fmt(state.history[-1]['valid'])}")
         if dist_env.is_main:

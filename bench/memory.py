@@ -20,8 +20,9 @@ import yaml
 from common import OUT, emit, parser, start
 from train import run_measured
 
+from asrkit.config import save_config
 from asrkit.data.datadir import read_dict, write_table
-from asrkit.data.features import FbankConfig, compute_cmvn_stats, compute_fbank_job, merge_fbank_jobs, save_fbank_config
+from asrkit.data.features import FbankConfig, compute_cmvn_stats, compute_fbank_job, merge_feature_jobs
 from asrkit.data.fsdd import OFFICIAL_TEST_TAKES, read_recordings, write_recordings
 from asrkit.data.tokens import build_token_list
 
@@ -45,7 +46,7 @@ def base_corpus(root: Path, max_utts: int) -> tuple[Path, Path]:
         if not (data / "feats.scp").exists():
             write_recordings(data, recs)
             compute_fbank_job(data, root / "fbank", FbankConfig())
-            merge_fbank_jobs(data, root / "fbank", 1)
+            merge_feature_jobs(data, root / "fbank", 1)
     return root / "train", root / "test"
 
 
@@ -60,7 +61,7 @@ def copies(base: Path, out: Path, scale: int) -> int:
                 writer(new, feats[utt])
         write_table(out / "utt2num_frames", {new: frames[utt] for new, utt in ids.items()})
         write_table(out / "text", {new: text[utt] for new, utt in ids.items()})
-        save_fbank_config(FbankConfig(), out / "fbank.yaml")
+        save_config(FbankConfig(), out / "fbank.yaml")
         (out / "feats.scp.tmp").rename(out / "feats.scp")
     return (out / "feats.ark").stat().st_size
 

@@ -38,7 +38,7 @@ log = logging.getLogger("asrkit.train")
 
 
 class LoopConfig(Protocol):
-    """The fields of a training YAML the loop reads (TrainConfig, TTSConfig have them, each with its meaning)."""
+    """The fields of a training YAML the loop reads (TrainConfig, TTSConfig, LMTrainConfig have them, each with its meaning)."""
 
     kind: str
     seed: int

@@ -8,6 +8,7 @@ import typer
 
 from asrkit.adapt.cli import app as adapt_app
 from asrkit.cliapp import make_app
+from asrkit.data.prep import app as prep_app
 from asrkit.lm.cli import app as lm_app
 from asrkit.refine.cli import app as refine_app
 from asrkit.tts.cli import app as tts_app
@@ -17,6 +18,7 @@ app.add_typer(tts_app, name="tts")
 app.add_typer(lm_app, name="lm")
 app.add_typer(refine_app, name="refine")
 app.add_typer(adapt_app, name="adapt")
+app.add_typer(prep_app, name="prep")
 
 ExistingDir = typer.Argument(..., exists=True, file_okay=False, help="Kaldi-style data dir.")
 

@@ -194,3 +194,49 @@ def test_fastspeech2_trains_with_a_frozen_encoder_saved_without_it_and_loads_who
     for key, value in model.state_dict().items():
         assert torch.equal(value, saved[key] if key in saved else source[key]), key
     assert not torch.equal(saved["fastspeech2.feat_out.weight"], source["fastspeech2.feat_out.weight"])
+
+
+class Linear(nn.Module):
+    """No dropout, no batch statistics: a batch's gradient is the mean of its halves' gradients, exactly."""
+
+    def __init__(self):
+        super().__init__()
+        self.layer = nn.Linear(4, 1)
+
+    def forward(self, x, y):
+        return {"loss": nn.functional.mse_loss(self.layer(x).squeeze(-1), y)}
+
+
+def first_update(exp, train_batches, **options) -> tuple[dict, dict]:
+    """One epoch of Linear from seed 0 on train_batches; its state and checkpoint (no clipping: it hides a scale)."""
+    config = TTSConfig(**{"max_epoch": 1, "lr": 0.01, "warmup_steps": 1, "keep_nbest": 1, "grad_clip": 1e9, **options})
+    seed_everything(0)
+    model = Linear()
+    train_loop(exp, model, config, step, train_batches, batches(1, 2), Distributed(single=True), "train.yaml")
+    return model.state_dict(), torch.load(exp / "checkpoint.pth", weights_only=False)
+
+
+def test_accumulating_two_half_batches_makes_the_update_of_the_whole_batch(tmp_path):
+    halves = batches(2, 1)
+    whole, whole_saved = first_update(tmp_path / "whole", [halves[0] + halves[1]])
+    accumulated, saved = first_update(tmp_path / "accum", halves, accum_grad=2)
+    two_steps, _ = first_update(tmp_path / "steps", halves)
+    for key, tensor in whole.items():
+        torch.testing.assert_close(accumulated[key], tensor, rtol=1e-5, atol=1e-6, msg=key)
+        assert not torch.allclose(two_steps[key], tensor, atol=1e-4), key
+    # Adam's first step moves each weight by lr * sign(gradient), blind to the gradient's scale; its moments are not.
+    for moments, whole_moments in zip(saved["optimizer"]["state"].values(), whole_saved["optimizer"]["state"].values()):
+        for key in ("exp_avg", "exp_avg_sq"):
+            torch.testing.assert_close(moments[key], whole_moments[key], rtol=1e-5, atol=1e-7, msg=key)
+    assert saved["scheduler"]["last_epoch"] == whole_saved["scheduler"]["last_epoch"] == 1  # one scheduler step
+    assert saved["history"][0]["train"]["loss"] == pytest.approx(whole_saved["history"][0]["train"]["loss"], rel=1e-5)
+
+
+def test_bf16_autocast_trains_on_cpu_and_fp16_is_refused_there(tmp_path):
+    state, saved = first_update(tmp_path / "bf16", batches(2, 1), amp="bf16", accum_grad=2)
+    assert all(tensor.dtype == torch.float32 for tensor in state.values())  # autocast leaves the weights fp32
+    assert saved["scaler"] == {}  # no gradient scaling for bf16
+    with pytest.raises(ConfigError, match=r"train\.yaml: amp: fp16 needs a CUDA device"):
+        first_update(tmp_path / "fp16", batches(2, 1), amp="fp16")
+    with pytest.raises(ConfigError, match=r"train\.yaml: amp: fp32; choose one of bf16, fp16, none"):
+        first_update(tmp_path / "fp32", batches(2, 1), amp="fp32")

@@ -62,9 +62,10 @@ def _epochs_done(exp):
     return torch.load(checkpoint, weights_only=False)["epoch"] if checkpoint.exists() else 0
 
 
-def test_resume_after_a_kill_reaches_the_uninterrupted_state(yesno_recipe, tmp_path):
+@pytest.mark.parametrize("precision", [{}, {"amp": "bf16", "accum_grad": 2}], ids=["fp32", "bf16_accum2"])
+def test_resume_after_a_kill_reaches_the_uninterrupted_state(yesno_recipe, tmp_path, precision):
     config = tmp_path / "train.yaml"
-    config.write_text(yaml.safe_dump(TINY_CONFIG))
+    config.write_text(yaml.safe_dump({**TINY_CONFIG, **precision}))
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     subprocess.run(_train_command(yesno_recipe, straight, config, False), check=True, capture_output=True)
 

@@ -66,6 +66,8 @@ class AdaptConfig:
     weight_decay: float = 0.0  # Adam's L2 weight decay
     warmup_steps: int = 25  # optimizer steps of the linear warm-up (then decay as step^-0.5)
     grad_clip: float = 5.0  # cap on the global L2 norm of the gradients of each step
+    amp: str = "none"  # mixed precision: bf16 (CPU or CUDA), fp16 (CUDA, with a gradient scaler) or none (fp32)
+    accum_grad: int = 1  # batches whose gradients add up to one optimizer step (each loss divided by it)
     keep_nbest: int = 1  # epochs (best by source dev accuracy) averaged into valid.acc.ave.pth; 1: the best one
     freeze_param: list = field(default_factory=lambda: ["encoder", "ctc"])  # left bit-identical to the base's
     init_param: list = field(default_factory=list)  # filled in: BASE_EXP (everything starts from the base model)

@@ -56,6 +56,8 @@ class TLETrainConfig:
     weight_decay: float = 0.0  # Adam's L2 weight decay
     warmup_steps: int = 100  # optimizer steps of the linear warm-up (then decay as step^-0.5)
     grad_clip: float = 5.0  # cap on the global L2 norm of the gradients of each step
+    amp: str = "none"  # mixed precision: bf16 (CPU or CUDA), fp16 (CUDA, with a gradient scaler) or none (fp32)
+    accum_grad: int = 1  # batches whose gradients add up to one optimizer step (each loss divided by it)
     keep_nbest: int = 3  # epochs (best by valid reconstruction loss) whose snapshots are averaged
     freeze_param: list = field(default_factory=list)  # parameter-name prefixes left untrained (train/params.py)
     init_param: list = field(default_factory=list)  # "src_file:src_key:dst_key:exclude_keys" entries to start from

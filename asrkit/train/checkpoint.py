@@ -1,6 +1,6 @@
 """The training loop's files in an exp dir, all written atomically:
 
-checkpoint.pth   everything after the last finished epoch: model, optimizer, scheduler, epoch, history (per-epoch
+checkpoint.pth   everything after the last finished epoch: model, optimizer, scheduler, gradient scaler (amp: fp16), epoch, history (per-epoch
                  train/valid stats), and `frozen_from`: None for a full model, else the init_param entries its frozen
                  part comes from (the model then holds only the tensors training changes: `save_frozen: false`)
 <N>epoch.pth     the model's state dict after epoch N, kept for the n-best epochs by the kind's ranking stat
@@ -38,20 +38,22 @@ class TrainingState:
         ranked = sorted(self.history, key=lambda h: (sign * h["valid"][self.rank_by], -h["epoch"]))
         return [h["epoch"] for h in ranked[:n]]
 
-    def save(self, exp_dir: Path, model_state: dict, optimizer, scheduler, keep_nbest: int, frozen_from: list | None):
+    def save(self, exp_dir: Path, model_state: dict, optimizer, scheduler, scaler, keep_nbest: int,
+             frozen_from: list | None):
         """<epoch>epoch.pth and checkpoint.pth; snapshots of epochs that left the n best are deleted."""
         with atomic_path(exp_dir / f"{self.epoch}epoch.pth") as tmp:
             torch.save(model_state, tmp)
         with atomic_path(exp_dir / "checkpoint.pth") as tmp:
             torch.save({"model": model_state, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                        "epoch": self.epoch, "history": self.history, "frozen_from": frozen_from}, tmp)
+                        "scaler": scaler.state_dict(), "epoch": self.epoch, "history": self.history, "frozen_from": frozen_from}, tmp)
         keep = set(self.nbest(keep_nbest))
         for h in self.history:
             if h["epoch"] not in keep:
                 (exp_dir / f"{h['epoch']}epoch.pth").unlink(missing_ok=True)
 
-    def restore(self, checkpoint: Path, model, optimizer, scheduler, frozen_from: list | None, frozen_keys: set[str]):
-        """Continue from checkpoint.pth: the model, optimizer and scheduler as they were after its epoch.
+    def restore(self, checkpoint: Path, model, optimizer, scheduler, scaler, frozen_from: list | None,
+                frozen_keys: set[str]):
+        """Continue from checkpoint.pth: the model, optimizer, scheduler and scaler as they were after its epoch.
 
         A checkpoint without its frozen part needs that part already loaded (init_param) from the same sources.
         """
@@ -66,6 +68,8 @@ class TrainingState:
                               f"unexpected {unexpected[:5]}")
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
+        if saved.get("scaler"):  # empty unless amp: fp16; absent from checkpoints older than amp
+            scaler.load_state_dict(saved["scaler"])
         self.epoch, self.history = saved["epoch"], saved["history"]
 
 

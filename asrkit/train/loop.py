@@ -7,13 +7,17 @@ collection of utterances: its len weighs its stats in the epoch averages. The lo
 The loop, in EXP: applies the config's init_param and freeze_param (asrkit/train/params.py), trains the unfrozen
 parameters with Adam and espnet2's WarmupLR, validates after every epoch, writes checkpoint.pth, the n-best
 <N>epoch.pth snapshots and their average (asrkit/train/checkpoint.py), train.log's epoch lines and
-images/<stat>.png. Every epoch's randomness (batch order, dropout, SpecAug) is seeded from (seed, epoch), so a run
-resumed from checkpoint.pth after a kill retraces exactly the epochs an uninterrupted run would have made. Under
-DDP (asrkit/train/distributed.py) every rank takes its share of each epoch's batches and rank 0 writes the files.
+images/<stat>.png. `amp` runs each step under torch.autocast (bf16, or fp16 with a gradient scaler on CUDA);
+`accum_grad` sums the gradients of that many batches (each loss divided by it) into one optimizer and scheduler
+step, the last group of an epoch possibly smaller, so no gradient crosses an epoch boundary. Every epoch's
+randomness (batch order, dropout, SpecAug) is seeded from (seed, epoch), so a run resumed from checkpoint.pth after a
+kill retraces exactly the epochs an uninterrupted run would have made. Under DDP (asrkit/train/distributed.py) every
+rank takes its share of each epoch's batches and rank 0 writes the files.
 A config with a `patience` field (asrkit/adapt/finetune.py) stops early once that many epochs in a row have not beaten
 the best one by the ranking stat (a resumed run checks before its first epoch).
 """
 
+import contextlib
 import logging
 import random
 import time
@@ -37,7 +41,7 @@ log = logging.getLogger("asrkit.train")
 
 
 class LoopConfig(Protocol):
-    """The fields of a training YAML the loop reads (TrainConfig, TTSConfig have them, each with its meaning)."""
+    """The fields of a training YAML the loop reads (TrainConfig, TTSConfig, LMTrainConfig have them, each with its meaning)."""
 
     kind: str
     seed: int
@@ -50,8 +54,11 @@ class LoopConfig(Protocol):
     freeze_param: list
     init_param: list
     save_frozen: bool
+    amp: str
+    accum_grad: int
 
 
+AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "none": None}
 Step = Callable[[torch.nn.Module, object], dict]
 
 
@@ -61,6 +68,7 @@ def train_loop(exp_dir: Path, model: torch.nn.Module, config: LoopConfig, step: 
     training YAML, named in errors."""
     if not valid_batches:
         raise ConfigError(f"{origin}: nothing to validate on (no validation utterances)")
+    precision = Precision(config, dist_env.device, origin)
     model.to(dist_env.device)
     frozen = _init_and_freeze(model, config, origin)
     trainable = [p for p in model.parameters() if p.requires_grad]
@@ -71,11 +79,13 @@ def train_loop(exp_dir: Path, model: torch.nn.Module, config: LoopConfig, step: 
     frozen_from = None if config.save_frozen else list(config.init_param)
     checkpoint = exp_dir / "checkpoint.pth"
     if resume and checkpoint.exists():
-        state.restore(checkpoint, model, optimizer, scheduler, frozen_from, frozen.keys)
+        state.restore(checkpoint, model, optimizer, scheduler, precision.scaler, frozen_from, frozen.keys)
         log.info(f"resumed from {checkpoint} after epoch {state.epoch}")
     log.info(f"{sum(p.numel() for p in trainable) / 1e6:.3f} M of {sum(p.numel() for p in model.parameters()) / 1e6:.3f} "
              f"M parameters train; world size {dist_env.world_size}")
     wrapped = dist_env.wrap(model)
+    updater = Updater(optimizer, scheduler, precision, config.grad_clip, config.accum_grad)
+    amp_step = precision.wrap(step)
     for epoch in range(state.epoch + 1, config.max_epoch + 1):
         if _stalled(state, getattr(config, "patience", 0)):  # an optional field: only the adapt config has it
             log.info(f"early stop: no better valid {state.rank_by} in the last {config.patience} epochs")
@@ -84,13 +94,13 @@ def train_loop(exp_dir: Path, model: torch.nn.Module, config: LoopConfig, step: 
         batches = epoch_order(train_batches, config.seed, epoch, dist_env.rank, dist_env.world_size)
         wrapped.train()
         frozen.keep_eval(model)
-        train_stats = _train_epoch(wrapped, step, batches, optimizer, scheduler, config.grad_clip, epoch, state.rank_by)
-        valid_stats = validate(model, step, valid_batches)
+        train_stats = _train_epoch(wrapped, amp_step, batches, updater, epoch, state.rank_by)
+        valid_stats = validate(model, amp_step, valid_batches)
         state.record(epoch, dist_env.mean(train_stats), dist_env.mean(valid_stats))
         log.info(f"epoch {epoch}: train {_fmt(state.history[-1]['train'])} | valid {_fmt(state.history[-1]['valid'])}")
         if dist_env.is_main:
             model_state = model.state_dict() if config.save_frozen else frozen.trainable_state(model)
-            state.save(exp_dir, model_state, optimizer, scheduler, config.keep_nbest, frozen_from)
+            state.save(exp_dir, model_state, optimizer, scheduler, precision.scaler, config.keep_nbest, frozen_from)
             plot_history(state.history, exp_dir / "images")
     average = exp_dir / MODEL_FILES[config.kind]
     if dist_env.is_main:
@@ -120,17 +130,59 @@ def _stalled(state: TrainingState, patience: int) -> bool:
     return max(values[-patience:]) <= max(values[:-patience])
 
 
-def _train_epoch(model, step: Step, batches: list, optimizer, scheduler, grad_clip: float, epoch: int, shown: str) -> dict:
+class Precision:
+    """config.amp on `device`: the autocast around each step and the gradient scaler (enabled for fp16 only)."""
+
+    def __init__(self, config: LoopConfig, device: torch.device, origin):
+        if config.amp not in AMP_DTYPES:
+            raise ConfigError(f"{origin}: amp: {config.amp}; choose one of {', '.join(AMP_DTYPES)}")
+        if config.amp == "fp16" and device.type != "cuda":
+            raise ConfigError(f"{origin}: amp: fp16 needs a CUDA device (this run is on {device.type}); "
+                              "use amp: bf16 or none")
+        if config.accum_grad < 1:
+            raise ConfigError(f"{origin}: accum_grad: {config.accum_grad}; it must be 1 or more")
+        self.device, self.dtype = device, AMP_DTYPES[config.amp]
+        self.scaler = torch.amp.GradScaler(device.type, enabled=config.amp == "fp16")
+
+    def wrap(self, step: Step) -> Step:
+        """`step` under autocast to self.dtype (unchanged for amp: none)."""
+        def autocast_step(model, batch):
+            with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype is not None):
+                return step(model, batch)
+        return autocast_step
+
+
+class Updater:
+    """Backward passes and the optimizer/scheduler steps they add up to: one step per `accum_grad` batches."""
+
+    def __init__(self, optimizer, scheduler, precision: Precision, grad_clip: float, accum_grad: int):
+        self.optimizer, self.scheduler, self.scaler = optimizer, scheduler, precision.scaler
+        self.grad_clip, self.accum_grad = grad_clip, accum_grad
+
+    def backward(self, model, loss: torch.Tensor, index: int, count: int):
+        """Batch `index` of `count`: add its gradient; step when its group of accum_grad (or the epoch) ends."""
+        stepping = (index + 1) % self.accum_grad == 0 or index + 1 == count
+        # Under DDP, skip the gradient all-reduce for batches that do not end a group.
+        sync = contextlib.nullcontext() if stepping or not hasattr(model, "no_sync") else model.no_sync()
+        with sync:
+            self.scaler.scale(loss / self.accum_grad).backward()
+        if stepping:
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), self.grad_clip)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            self.scheduler.step()
+            self.optimizer.zero_grad()
+
+
+def _train_epoch(model, step: Step, batches: list, updater: Updater, epoch: int, shown: str) -> dict:
     totals, count, start = {}, 0, time.time()
+    updater.optimizer.zero_grad()
     with make_progress() as progress:
         task = progress.add_task(f"epoch {epoch}", total=len(batches), status="")
-        for batch in batches:
+        for index, batch in enumerate(batches):
             stats = step(model, batch)
-            optimizer.zero_grad()
-            stats["loss"].backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-            optimizer.step()
-            scheduler.step()
+            updater.backward(model, stats["loss"], index, len(batches))
             _accumulate(totals, stats, len(batch))
             count += len(batch)
             status = " ".join(f"{key} {totals[key] / count:.3f}" for key in dict.fromkeys(["loss", shown]) if key in totals)

@@ -44,6 +44,8 @@ class TTSConfig:
     weight_decay: float = 0.0  # Adam's L2 weight decay
     warmup_steps: int = 200  # optimizer steps of espnet2's WarmupLR linear warm-up (then decay as step^-0.5)
     grad_clip: float = 1.0  # cap on the global L2 norm of the gradients of each step
+    amp: str = "none"  # mixed precision: bf16 (CPU or CUDA), fp16 (CUDA, with a gradient scaler) or none (fp32)
+    accum_grad: int = 1  # batches whose gradients add up to one optimizer step (each loss divided by it)
     keep_nbest: int = 3  # epochs (best by valid loss) whose snapshots are kept and averaged
     valid_utts: int = 20  # the last utterances (sorted ids) are held out to validate
     freeze_param: list = field(default_factory=list)  # parameter-name prefixes left untrained (asrkit/train/params.py)

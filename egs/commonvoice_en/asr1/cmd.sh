@@ -1,0 +1,1 @@
+../../librispeech_100/asr1/cmd.sh

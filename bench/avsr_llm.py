@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Cost of the Omni-AVSR model's LLM per prompt token: forward + backward of one AVSR pass (frozen LLM, LoRA,
+projectors) for LLMs cut to K layers, in float32, under bf16 autocast, and with bf16 weights.
+
+    OMP_NUM_THREADS=1 .venv/bin/python bench/avsr_llm.py --layers 30 6 2 --batch 8
+
+The prompt is GRID-sized: 75 audio and 75 video frames (3 s at 25 Hz) pooled at rates 2 and 2, the AVSR instruction
+and a six-word transcript (about 100 tokens). One line per figure, `name value unit`, as bench/recipes.py prints.
+"""
+
+import argparse
+import time
+
+import torch
+
+from asrkit.avsr.llm import LLMConfig, keep_layers, load_llm
+from asrkit.avsr.model import AVSRModel, ModelConfig
+
+TRANSCRIPT = "bin blue at f two now"
+
+
+def step_ms_per_token(model: AVSRModel, batch: int, repeats: int) -> float:
+    """Mean wall time of forward + backward of an AVSR pass, per prompt token, in ms (after one warm-up pass)."""
+    inputs = {m: (torch.randn(batch, 75, 256), torch.full((batch,), 75)) for m in ("audio", "video")}
+    rates, targets = {"audio": 2, "video": 2}, model.encode_targets([TRANSCRIPT] * batch)
+    tokens = int(model.prompt("avsr", inputs, rates, targets).lens.sum())
+    times = []
+    for _ in range(repeats + 1):
+        start = time.perf_counter()
+        model("avsr", inputs, rates, targets)["loss"].backward()
+        times.append(time.perf_counter() - start)
+    return 1000 * sum(times[1:]) / repeats / tokens
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--path", default="smollm2", help="llm.path (default: SmolLM2-135M-Instruct's GGUF)")
+    parser.add_argument("--layers", type=int, nargs="+", default=[30, 6, 2], help="K values, largest first")
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    config = ModelConfig(audio_dim=256, video_dim=256, audio_rates=[2], video_rates=[2])
+    for dtype in ("float32", "bfloat16"):
+        llm, tokenizer = load_llm(LLMConfig(path=args.path, num_layers=0, dtype=dtype))
+        model = AVSRModel(config, llm, tokenizer)
+        for layers in sorted(args.layers, reverse=True):
+            keep_layers(model.llm.base_model.model, layers)  # cut in place: the LoRA of dropped layers goes unused
+            for autocast in ((False, True) if dtype == "float32" else (False,)):
+                model.autocast = autocast
+                name = {("float32", False): "fp32", ("float32", True): "fp32_autocast_bf16"}.get((dtype, autocast), "bf16")
+                ms = step_ms_per_token(model, args.batch, args.repeats)
+                print(f"avsr_llm.K{layers}.{name}.fwd_bwd {ms:.2f} ms/token", flush=True)
+
+
+if __name__ == "__main__":
+    main()

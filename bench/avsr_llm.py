@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Cost of the Omni-AVSR model's LLM per prompt token: forward + backward of one AVSR pass (frozen LLM, LoRA,
-projectors) for LLMs cut to K layers, in float32, under bf16 autocast, and with bf16 weights.
+projectors) for LLMs cut to K layers, in float32, under bf16 autocast, and with bf16 weights; with --decode, beam
+search seconds per utterance for each task at the finest and the coarsest rate pair instead (float32).
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/avsr_llm.py --layers 30 6 2 --batch 8
+    OMP_NUM_THREADS=1 .venv/bin/python bench/avsr_llm.py --layers 6 --batch 16 --decode
 
 The prompt is GRID-sized: 75 audio and 75 video frames (3 s at 25 Hz) pooled at rates 2 and 2, the AVSR instruction
 and a six-word transcript (about 100 tokens). One line per figure, `name value unit`, as bench/recipes.py prints.
@@ -13,8 +15,9 @@ import time
 
 import torch
 
+from asrkit.avsr.decode import AVSRDecodeConfig, beam_search
 from asrkit.avsr.llm import LLMConfig, keep_layers, load_llm
-from asrkit.avsr.model import AVSRModel, ModelConfig
+from asrkit.avsr.model import TASKS, AVSRModel, ModelConfig
 
 TRANSCRIPT = "bin blue at f two now"
 
@@ -32,14 +35,35 @@ def step_ms_per_token(model: AVSRModel, batch: int, repeats: int) -> float:
     return 1000 * sum(times[1:]) / repeats / tokens
 
 
+def decode_seconds(model: AVSRModel, batch: int, layers: int):
+    """Print beam search (beam 5, 16 tokens: the untrained model never ends early, so an upper bound) seconds per
+    utterance for every task at rates (2, 2) and (8, 5)."""
+    inputs = {m: (torch.randn(batch, 75, 256), torch.full((batch,), 75)) for m in ("audio", "video")}
+    for task in TASKS:
+        for audio_rate, video_rate in ((2, 2), (8, 5)):
+            start = time.perf_counter()
+            beam_search(model.eval(), task, inputs, {"audio": audio_rate, "video": video_rate},
+                        AVSRDecodeConfig(beam_size=5, max_tokens=16))
+            seconds = (time.perf_counter() - start) / batch
+            print(f"avsr_llm.K{layers}.decode.{task}.a{audio_rate}v{video_rate} {seconds:.3f} s/utterance", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--path", default="smollm2", help="llm.path (default: SmolLM2-135M-Instruct's GGUF)")
     parser.add_argument("--layers", type=int, nargs="+", default=[30, 6, 2], help="K values, largest first")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--decode", action="store_true", help="measure decoding instead of training")
     args = parser.parse_args()
-    config = ModelConfig(audio_dim=256, video_dim=256, audio_rates=[2], video_rates=[2])
+    config = ModelConfig(audio_dim=256, video_dim=256, audio_rates=[2, 8], video_rates=[2, 5])
+    if args.decode:
+        llm, tokenizer = load_llm(LLMConfig(path=args.path, num_layers=0))
+        model = AVSRModel(config, llm, tokenizer)
+        for layers in sorted(args.layers, reverse=True):
+            keep_layers(model.llm.base_model.model, layers)
+            decode_seconds(model, args.batch, layers)
+        return
     for dtype in ("float32", "bfloat16"):
         llm, tokenizer = load_llm(LLMConfig(path=args.path, num_layers=0, dtype=dtype))
         model = AVSRModel(config, llm, tokenizer)
@@ -47,7 +71,7 @@ def main():
             keep_layers(model.llm.base_model.model, layers)  # cut in place: the LoRA of dropped layers goes unused
             for autocast in ((False, True) if dtype == "float32" else (False,)):
                 model.autocast = autocast
-                name = {("float32", False): "fp32", ("float32", True): "fp32_autocast_bf16"}.get((dtype, autocast), "bf16")
+                name = "bf16" if dtype == "bfloat16" else "fp32_autocast_bf16" if autocast else "fp32"
                 ms = step_ms_per_token(model, args.batch, args.repeats)
                 print(f"avsr_llm.K{layers}.{name}.fwd_bwd {ms:.2f} ms/token", flush=True)
 

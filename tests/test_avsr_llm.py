@@ -9,11 +9,13 @@ import pytest
 import torch
 import yaml
 from conftest import shared_corpus
+from typer.testing import CliRunner
 
 from asrkit.avsr.decode import AVSRDecodeConfig, beam_search, decode_data_dir
 from asrkit.avsr.llm import LLMConfig, load_llm, smollm2_gguf
-from asrkit.avsr.model import AVSRModel, ModelConfig, build_avsr, pool
+from asrkit.avsr.model import AVSRModel, build_avsr, pool
 from asrkit.avsr.train import AVSRTrainConfig, Batch, DataSet, make_step, train
+from asrkit.cli import app
 from asrkit.data.datadir import write_table
 from asrkit.data.grid import read_corpus
 from asrkit.errors import AsrkitError
@@ -98,7 +100,7 @@ def test_training_leaves_every_llm_weight_bit_identical_and_trains_the_rest(tiny
     assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
     changed = {k for k, v in model.state_dict().items() if not torch.equal(trained[k], v)}
     assert "markers" in changed and any(k.startswith("lora.") for k in changed)
-    assert any(k.startswith("projectors.audio") for k in changed) and any(k.startswith("projectors.video") for k in changed)
+    assert {k.split(".")[1][:5] for k in changed if k.startswith("projectors.")} == {"audio", "video"}
     saved = torch.load(tmp_path / "valid.acc.ave.pth")
     assert saved.keys() == model.state_dict().keys()  # projectors, markers and LoRA only
 
@@ -112,7 +114,7 @@ def test_under_t_the_vsr_adapter_does_not_touch_asr_outputs(tiny_llm, grid_set):
     def outputs(model):
         nonlocal targets
         targets = targets or model.encode_targets([data.text[u] for u in utts])
-        return {task: float(model(task, inputs, rates, targets)["loss"]) for task in ("asr", "vsr", "avsr")}, \
+        return {task: float(model(task, inputs, rates, targets)["loss"].detach()) for task in ("asr", "vsr", "avsr")}, \
             beam_search(model, "asr", inputs, rates, AVSRDecodeConfig(beam_size=2, max_tokens=5))
 
     for variant, changes_asr in (("t", False), ("st", True)):
@@ -137,7 +139,8 @@ def test_decoding_runs_at_every_task_and_rate_pair_and_batching_changes_nothing(
                                       "llm": {"path": str(tiny_llm), "num_layers": 2},
                                       "max_epoch": 1, "keep_nbest": 1, "batch_frames": 90}))
     paths = {f"{s}_{k}": grid_set / k for s in ("train", "valid") for k in ("data", "audio", "video")}
-    train(tmp_path / "exp", config, paths)
+    train(tmp_path / "exp", config, paths, lora_variant="t")
+    assert yaml.safe_load((tmp_path / "exp/config.yaml").read_text())["model"]["lora"] == {"rank": 2, "variant": "t"}
     model = load_avsr(tmp_path / "exp")
     caches = {"audio": grid_set / "audio/clean", "video": grid_set / "video"}
     for task, audio_rate, video_rate in [(t, a, v) for t in ("asr", "vsr", "avsr") for a in (2, 8) for v in (2, 5)]:
@@ -159,7 +162,15 @@ def test_decoding_runs_at_every_task_and_rate_pair_and_batching_changes_nothing(
     assert (many / "text").read_text() == (tmp_path / "one/text").read_text()
     assert all(abs(float(alone[u]) - float(together[u])) < 1e-4 for u in alone)
     with pytest.raises(AsrkitError, match="rates 2, 8 only"):
-        decode_data_dir(model, grid_set / "data", caches, "asr", {"audio": 4, "video": 2}, AVSRDecodeConfig(), tmp_path / "x")
+        decode_data_dir(model, grid_set / "data", caches, "asr", {"audio": 4, "video": 2}, AVSRDecodeConfig(),
+                        tmp_path / "x")
+    result = CliRunner().invoke(app, ["avsr", "decode", str(tmp_path / "exp"), str(grid_set / "data"),
+                                      str(tmp_path / "y"), "--task", "avsr", "--audio", str(caches["audio"])])
+    assert result.exit_code == 1 and "--task avsr reads audio and video: give --video" in result.output
+    config = yaml.safe_load((tmp_path / "exp/config.yaml").read_text())
+    (tmp_path / "exp/config.yaml").write_text(yaml.safe_dump({**config, "llm_key": "0" * 64}))
+    with pytest.raises(AsrkitError, match="not the LLM this model was trained on"):
+        load_avsr(tmp_path / "exp")
 
 
 def test_the_smollm2_gguf_greedy_continuation_of_a_fixed_prompt_is_stable():

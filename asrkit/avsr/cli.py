@@ -26,6 +26,8 @@ def train(
     valid_audio: Path = typer.Option(..., exists=True, file_okay=False,
                                      help=f"{CACHE_HELP}, or a dir of them with one named clean/."),
     valid_video: Path = typer.Option(..., exists=True, file_okay=False),
+    lora_variant: Optional[str] = typer.Option(None, help="s, t or st: overrides the YAML's model.lora.variant (one "
+                                                           "YAML serves the three runs of a recipe)."),
     resume: bool = typer.Option(False, help="Continue from EXP_DIR/checkpoint.pth if it exists."),
 ):
     """Train projectors, marker embeddings and LoRA adapters of a frozen LLM for ASR, VSR and AVSR at once.
@@ -37,7 +39,7 @@ def train(
 
     paths = {"train_data": train_data, "train_audio": train_audio, "train_video": train_video,
              "valid_data": valid_data, "valid_audio": valid_audio, "valid_video": valid_video}
-    average = run_training(exp_dir, config, paths, resume=resume)
+    average = run_training(exp_dir, config, paths, resume=resume, lora_variant=lora_variant)
     typer.echo(f"avsr train: wrote {average}")
 
 

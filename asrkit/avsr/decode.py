@@ -51,7 +51,8 @@ def left_padded(embeds: torch.Tensor, lens: torch.Tensor) -> tuple[torch.Tensor,
 
 
 @torch.no_grad()
-def beam_search(model: AVSRModel, task: str, inputs: dict, rates: dict, config: AVSRDecodeConfig) -> list[tuple[list[int], float]]:
+def beam_search(model: AVSRModel, task: str, inputs: dict, rates: dict,
+                config: AVSRDecodeConfig) -> list[tuple[list[int], float]]:
     """(token ids without EOS, score) of the best hypothesis of each utterance of the batch."""
     model.use_adapters(task)
     prompt = model.prompt(task, inputs, rates)

@@ -64,7 +64,8 @@ class ModelConfig:
             raise ConfigError(f"{where}.lora.variant: {lora.variant} is not one of {', '.join(VARIANTS)}")
         if set(config.instructions) != set(TASKS):
             raise ConfigError(f"{where}.instructions: needs exactly the tasks {', '.join(TASKS)}")
-        if any(r < 1 for r in [*config.audio_rates, *config.video_rates]) or not config.audio_rates or not config.video_rates:
+        rates = [*config.audio_rates, *config.video_rates]
+        if any(r < 1 for r in rates) or not config.audio_rates or not config.video_rates:
             raise ConfigError(f"{where}: audio_rates and video_rates must be non-empty lists of rates >= 1")
         return config
 
@@ -109,7 +110,8 @@ class AVSRModel(nn.Module):
         width = llm.config.hidden_size
         rates = [("audio", r, config.audio_dim) for r in config.audio_rates] + \
                 [("video", r, config.video_dim) for r in config.video_rates]
-        self.projectors = nn.ModuleDict({f"{m}{r}": Projector(dim, config.projector_hidden, width) for m, r, dim in rates})
+        self.projectors = nn.ModuleDict({f"{m}{r}": Projector(dim, config.projector_hidden, width)
+                                         for m, r, dim in rates})
         self.markers = nn.Parameter(torch.randn(4, width) * llm.get_input_embeddings().weight.float().std())
         options = config.lora_options
         lora = LoraConfig(r=options.rank, lora_alpha=options.alpha, lora_dropout=options.dropout,
@@ -208,7 +210,8 @@ class AVSRModel(nn.Module):
 def build_avsr(config: dict):
     """The AVSR model an exp dir's config (model, llm) describes: the LLM loaded frozen, the rest untrained."""
     from asrkit.avsr.llm import LLMConfig, load_llm
+    from asrkit.config import from_mapping
 
-    llm_config = LLMConfig(**config.get("llm", {}))
+    llm_config = from_mapping(LLMConfig, config.get("llm", {}), "llm", "LLM")
     llm, tokenizer = load_llm(llm_config)
     return AVSRModel(ModelConfig.from_dict(config["model"]), llm, tokenizer, llm_config.autocast)

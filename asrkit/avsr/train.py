@@ -11,10 +11,10 @@ Every utterance of the data dir's text must be in every cache.
 Each step draws one audio rate, one video rate (and one noisy copy), shared by the ASR, VSR and AVSR passes, and
 minimises Σ w_task · L_task / (number of tasks) (`task_weights`, default asr 1, vsr 1.5, avsr 1, the paper's).
 
-exp/<name>/ holds config.yaml (resolved, `kind: avsr`; `llm` names the LLM by absolute path and `llm_key`, the
-sha256 of its files, so a changed LLM is refused at decode), and what the loop writes: checkpoint.pth, <N>epoch.pth,
-valid.acc.ave.pth (n-best by valid accuracy, averaged), train.log, images/. Model files hold only the trained
-tensors (projectors, markers, LoRA): the LLM is reloaded from its path.
+exp/<name>/ holds config.yaml (resolved, `kind: avsr`; `llm` names the LLM by absolute path, or `smollm2`, and
+`llm_key` is the sha256 of its files, so a changed LLM is refused at decode), and what the loop writes:
+checkpoint.pth, <N>epoch.pth, valid.acc.ave.pth (n-best by valid accuracy, averaged), train.log, images/. Model
+files hold only the trained tensors (projectors, markers, LoRA): the LLM is reloaded from its path.
 """
 
 import logging
@@ -25,7 +25,7 @@ from pathlib import Path
 import yaml
 
 from asrkit.asr.batching import FeatureSet, bucket_batches
-from asrkit.avsr.llm import LLMConfig, llm_key, resolve_path
+from asrkit.avsr.llm import SMOLLM2, LLMConfig, llm_key, resolve_path
 from asrkit.avsr.model import TASKS, ModelConfig, build_avsr
 from asrkit.config import from_mapping, load_config
 from asrkit.data.datadir import DataDirError, read_dict
@@ -126,8 +126,9 @@ def write_exp_config(exp_dir: Path, config: AVSRTrainConfig, train: DataSet, inp
     video_dim = train.video.load(next(iter(train.text))).shape[1]
     model = {**config.model, "audio_dim": audio_dim, "video_dim": video_dim}
     ModelConfig.from_dict(model, f"{inputs['config']}: model")
-    llm = {**config.llm, "path": str(resolve_path(config.llm.get("path", LLMConfig.path)).resolve())}
-    resolved = {**config.__dict__, "model": model, "llm": llm, "llm_key": llm_key(Path(llm["path"])), "inputs": inputs}
+    path = config.llm.get("path", SMOLLM2)  # `smollm2` stays a name: every install has its own copy
+    llm = {**config.llm, "path": path if path == SMOLLM2 else str(resolve_path(path).resolve())}
+    resolved = {**config.__dict__, "model": model, "llm": llm, "llm_key": llm_key(resolve_path(path)), "inputs": inputs}
     exp_dir.mkdir(parents=True, exist_ok=True)
     with atomic_write(exp_dir / "config.yaml") as f:
         yaml.safe_dump(resolved, f, sort_keys=False)
@@ -157,10 +158,17 @@ def make_step(config: AVSRTrainConfig, model_config: ModelConfig, device):
     return step
 
 
-def train(exp_dir: Path, config_file: Path, paths: dict[str, Path], resume: bool = False) -> Path:
-    """Train as config_file says on paths {train,valid}_{data,audio,video}; returns the averaged model file."""
+def train(exp_dir: Path, config_file: Path, paths: dict[str, Path], resume: bool = False,
+          lora_variant: str | None = None) -> Path:
+    """Train as config_file says (lora_variant, if given, replacing model.lora.variant) on paths
+    {train,valid}_{data,audio,video}; returns the averaged model file."""
     exp_dir, dist_env = Path(exp_dir), Distributed()
+    if dist_env.world_size > 1:  # a step is three passes, each with its own adapters and unused projectors
+        raise ConfigError("asrkit avsr train runs as one process (no torchrun/DDP): DDP's reducer takes one forward "
+                          "pass per backward, an Omni-AVSR step makes three")
     config = AVSRTrainConfig.load(config_file)
+    if lora_variant:
+        config.model = {**config.model, "lora": {**config.model.get("lora", {}), "variant": lora_variant}}
     train_set = DataSet.load(paths["train_data"], paths["train_audio"], paths["train_video"])
     valid_set = DataSet.load(paths["valid_data"], paths["valid_audio"], paths["valid_video"])
     inputs = {"config": str(config_file), **{k: str(v) for k, v in paths.items()}}

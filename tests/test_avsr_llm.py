@@ -131,6 +131,9 @@ def test_under_t_the_vsr_adapter_does_not_touch_asr_outputs(tiny_llm, grid_set):
         assert (new_losses["asr"] != losses["asr"]) == changes_asr
         if not changes_asr:
             assert new_hyps == hyps and new_losses["avsr"] == losses["avsr"]
+    with pytest.raises(AsrkitError, match=r"no module named \['qq_proj'\]"):
+        build_avsr({"model": {"audio_dim": 4, "video_dim": 4, "lora": {"targets": ["q_proj", "qq_proj"]}},
+                    "llm": {"path": str(tiny_llm), "num_layers": 0}})
 
 
 def test_decoding_runs_at_every_task_and_rate_pair_and_batching_changes_nothing(tiny_llm, grid_set, tmp_path):

@@ -114,6 +114,10 @@ class AVSRModel(nn.Module):
                                          for m, r, dim in rates})
         self.markers = nn.Parameter(torch.randn(4, width) * llm.get_input_embeddings().weight.float().std())
         options = config.lora_options
+        names = {name.rpartition(".")[2] for name, _ in llm.named_modules()}
+        if not options.targets or set(options.targets) - names:
+            raise ConfigError(f"model.lora.targets: {options.targets}: the LLM's layers have no module named "
+                              f"{sorted(set(options.targets) - names) or 'at all'}")
         lora = LoraConfig(r=options.rank, lora_alpha=options.alpha, lora_dropout=options.dropout,
                           target_modules=list(options.targets))
         adapters = VARIANTS[options.variant]
@@ -124,8 +128,6 @@ class AVSRModel(nn.Module):
         self.lora = nn.ModuleDict({name.replace(".", "_"): nn.ModuleDict(
             {"lora_A": m.lora_A, "lora_B": m.lora_B, "lora_dropout": m.lora_dropout})
             for name, m in peft_model.named_modules() if hasattr(m, "lora_A") and isinstance(m.lora_A, nn.ModuleDict)})
-        if not len(self.lora):
-            raise ConfigError(f"model.lora.targets: {options.targets} names no module of the LLM")
         self.lora.requires_grad_(True)
         self.instruction_ids = {task: tokenizer(text, add_special_tokens=False)["input_ids"]
                                 for task, text in config.instructions.items()}

@@ -97,9 +97,9 @@ def main():
         for layers in sorted(args.layers, reverse=True):
             keep_layers(model.llm.base_model.model, layers)  # cut in place: the LoRA of dropped layers goes unused
             for autocast in ((False, True) if dtype == "float32" else (False,)):
-                model.autocast = autocast
                 name = "bf16" if dtype == "bfloat16" else "fp32_autocast_bf16" if autocast else "fp32"
-                ms = step_ms_per_token(model, args.batch, args.repeats)
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):  # as the loop's amp: bf16
+                    ms = step_ms_per_token(model, args.batch, args.repeats)
                 print(f"avsr_llm.K{layers}.{name}.fwd_bwd {ms:.2f} ms/token", flush=True)
 
 

@@ -58,10 +58,8 @@ def beam_search(model: AVSRModel, task: str, inputs: dict, rates: dict,
     prompt = model.prompt(task, inputs, rates)
     batch, beam, llm, eos = len(prompt.lens), config.beam_size, model.llm, model.eos_id
     embeds, mask, positions = left_padded(prompt.embeds, prompt.lens)
-    autocast = torch.autocast(embeds.device.type, dtype=torch.bfloat16, enabled=model.autocast)
-    with autocast:
-        # logits_to_keep=1: the LM head runs at the last position only, not over the whole prompt
-        out = llm(inputs_embeds=embeds, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1)
+    # logits_to_keep=1: the LM head runs at the last position only, not over the whole prompt
+    out = llm(inputs_embeds=embeds, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1)
     scores, hyps = out.logits[:, -1].float().log_softmax(-1).topk(beam, -1)
     cache, hyps, scores = out.past_key_values, hyps.view(-1, 1), scores.view(-1)
     cache.batch_repeat_interleave(beam)
@@ -72,9 +70,8 @@ def beam_search(model: AVSRModel, task: str, inputs: dict, rates: dict,
         if done.all():
             break
         mask, position = F.pad(mask, (0, 1), value=1), position + 1
-        with autocast:
-            out = llm(inputs_embeds=model.embed_tokens(hyps[:, -1:]), attention_mask=mask, position_ids=position,
-                      past_key_values=cache, use_cache=True, logits_to_keep=1)
+        out = llm(inputs_embeds=model.embed_tokens(hyps[:, -1:]), attention_mask=mask, position_ids=position,
+                  past_key_values=cache, use_cache=True, logits_to_keep=1)
         logp = out.logits[:, -1].float().log_softmax(-1)
         logp[done] = NEG_INF
         logp[done, eos] = 0.0  # an ended hypothesis only repeats EOS, at no cost

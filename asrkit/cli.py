@@ -7,6 +7,7 @@ from typing import Optional
 import typer
 
 from asrkit.adapt.cli import app as adapt_app
+from asrkit.avsr.cli import app as avsr_app
 from asrkit.cliapp import make_app
 from asrkit.data.prep import app as prep_app
 from asrkit.lm.cli import app as lm_app
@@ -19,6 +20,7 @@ app.add_typer(lm_app, name="lm")
 app.add_typer(refine_app, name="refine")
 app.add_typer(adapt_app, name="adapt")
 app.add_typer(prep_app, name="prep")
+app.add_typer(avsr_app, name="avsr")
 
 ExistingDir = typer.Argument(..., exists=True, file_okay=False, help="Kaldi-style data dir.")
 

@@ -1,7 +1,7 @@
 """Exp dirs: the one loader of what training leaves behind, for every stage and method that uses a trained model.
 
 An exp dir stands on its own (it never points back at the data it was trained on):
-    config.yaml        the resolved training config; `kind:` names what it holds (asr, tts, lm, tle; later avsr)
+    config.yaml        the resolved training config; `kind:` names what it holds (asr, tts, lm, tle, avsr)
     tokens.txt, token_type (+ bpe.model)   its token dir (as `asrkit tokens` writes one)
     cmvn.npz           asr: global CMVN of the training features (absent: the model normalises nothing)
     fbank.yaml         asr: the features the model reads (`asrkit fbank --config`)
@@ -11,6 +11,8 @@ An exp dir stands on its own (it never points back at the data it was trained on
                        average), or any <N>epoch.pth;
                        with `save_frozen: false` only the trained tensors: the rest comes from config's init_param
 Decoding, alignment, TTS evaluation, interop and the methods load models here; none of them imports a trainer.
+An avsr exp dir's model file (valid.acc.ave.pth) holds only projectors, markers and LoRA: its config.yaml's `llm`
+names the frozen LLM (path, layers kept) and `llm_key` the sha256 of its files.
 """
 
 from pathlib import Path
@@ -25,9 +27,10 @@ from asrkit.errors import AsrkitError
 
 # Per model kind: the valid stat that ranks epochs for the n-best average, whether higher is better, and the average's
 # file name (named after that stat), what training leaves as "the" model. A new kind is one more row here.
-RANKING = {"asr": ("acc", True), "tts": ("loss", False), "lm": ("loss", False), "tle": ("recon", False)}
+RANKING = {"asr": ("acc", True), "tts": ("loss", False), "lm": ("loss", False), "tle": ("recon", False),
+           "avsr": ("acc", True)}
 MODEL_FILES = {"asr": "valid.acc.ave.pth", "tts": "valid.loss.ave.pth", "lm": "valid.loss.ave.pth",
-               "tle": "valid.recon.ave.pth"}
+               "tle": "valid.recon.ave.pth", "avsr": "valid.acc.ave.pth"}
 
 
 def read_config(exp_dir: Path, kind: str | None = None) -> dict:
@@ -144,6 +147,22 @@ def load_tle(exp_dir: Path, model_file: str | None = None):
                 tokens.vocab_size, raw["inputs"]["out_size"])
     load_weights(model, exp_dir, raw, model_file)
     return model.eval(), tokens, raw
+
+
+def load_avsr(exp_dir: Path, model_file: str | None = None):
+    """A trained AVSR exp dir's model (eval mode): its LLM from the path config.yaml names, refused when that LLM's
+    files changed since training, and the trained tensors (projectors, markers, LoRA) from the model file."""
+    from asrkit.avsr.llm import llm_key, resolve_path
+    from asrkit.avsr.model import build_avsr
+
+    config = read_config(exp_dir, "avsr")
+    llm_path = resolve_path(config["llm"]["path"])
+    if llm_key(llm_path) != config.get("llm_key"):
+        raise AsrkitError(f"{Path(exp_dir) / 'config.yaml'}: llm_key: {llm_path} is not the LLM this model was trained "
+                          f"on (its files changed)")
+    model = build_avsr(config)
+    load_weights(model, exp_dir, config, model_file)
+    return model.eval()
 
 
 def load_weights(model, exp_dir: Path, config: dict, model_file: str | None = None):

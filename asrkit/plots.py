@@ -12,6 +12,15 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from asrkit.fileio import atomic_path  # noqa: E402
 
 
+def _save(fig, ax, out: Path):
+    """Grid, legend, tight layout, and the PNG written atomically."""
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
+
 def plot_history(history: list[dict], out_dir: Path):
     for metric in ("loss", "acc"):
         if metric in history[0]["train"]:  # TTS has no accuracy
@@ -25,12 +34,7 @@ def _plot_metric(history, metric, out):
         ax.plot(epochs, [h[split][metric] for h in history], marker="o", label=split)
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+    _save(fig, ax, out)
 
 
 def plot_precision_curve(points: list[dict], out: Path):
@@ -41,12 +45,7 @@ def plot_precision_curve(points: list[dict], out: Path):
     ax.plot(acceptance, [p["wer"] / 100 for p in points], label="WER / 100")
     ax.set_xlabel("acceptance (fraction kept, most confident first)")
     ax.set_ylim(0, 1.05)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+    _save(fig, ax, out)
 
 
 def plot_wer_by_round(rows: list[dict], metric: str, out: Path):
@@ -60,9 +59,4 @@ def plot_wer_by_round(rows: list[dict], metric: str, out: Path):
     ax.set_xlabel("round")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(f"{metric} (%)")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+    _save(fig, ax, out)

@@ -1,11 +1,13 @@
 """`asrkit lm` and shallow fusion: an LM trained on one GRID sentence finds it near-certain, fused with weight 0 it
 changes nothing, fused strongly it pulls the tiny GRID s1 model's hypotheses to its sentence; unknown tokens are
-errors naming the line; the LM's tokens must be the ASR model's; a stopped `lm train` resumes to the same state."""
+errors naming the line; the LM's tokens must be the ASR model's; a stopped `lm train` resumes to the same state; the
+adapt summaries' latent decoding fuses it too."""
 
 import json
 import math
 import shutil
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -14,6 +16,7 @@ from espnet.nets.scorers.ctc import CTCPrefixScorer
 from espnet.nets.scorers.length_bonus import LengthBonus
 from typer.testing import CliRunner
 
+from asrkit.adapt.latents import read_latents
 from asrkit.asr.batch_encoding import encode_batch
 from asrkit.asr.batching import FeatureSet
 from asrkit.asr.decode_dir import decode_data_dir
@@ -102,6 +105,20 @@ def test_a_strong_lm_pulls_every_hypothesis_to_its_sentence(grid_aligned, learnt
     fused = read_dict(tmp_path / "out" / "text")
     assert sum(r.text == learnt["sentence"] for r in plain.values()) < len(plain) / 2  # the model hears other words
     assert len(fused) == 12 and set(fused.values()) == {learnt["sentence"]}, fused
+
+
+def test_latents_read_by_the_adapt_summaries_fuse_the_decode_configs_lm(grid_aligned, learnt):
+    """`asrkit adapt`'s dev WER and TLE summaries decode latents with their `decode:` section: an LM it names is fused
+    there as `asrkit decode` fuses it, not ignored."""
+    model, tokenizer = load_asr(grid_aligned["asr"])
+    data = FeatureSet.from_data_dir(grid_aligned["data"])
+
+    def encoder_outputs(utts):  # what cache-encoder stores for these utterances
+        return encode_batch(model, [torch.tensor(np.asarray(data.feats[u], dtype=np.float32)) for u in utts])
+
+    config = DecodeConfig(beam_size=4, lm=str(learnt["seq_rnn"]), lm_weight=5.0)
+    read = read_latents(model, tokenizer, encoder_outputs, sorted(data.num_frames), config)
+    assert len(read) == 12 and set(read.values()) == {learnt["sentence"]}, read
 
 
 def test_a_pack_refuses_a_decode_config_with_an_lm(grid_aligned, learnt, tmp_path):

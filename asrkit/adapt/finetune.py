@@ -15,10 +15,10 @@ after `patience` epochs without a better one. freeze_param (default encoder, ctc
 to the base's; with save_frozen false the checkpoints hold only the trained tensors and the rest comes from BASE_EXP.
 
 OUT is an ordinary asr exp dir (config.yaml with kind asr, the base's model section, init_param = BASE_EXP; the base's
-tokens, cmvn.npz, fbank.yaml; valid.acc.ave.pth), so decode, export, pack and transcribe use it unchanged, and
-OUT/summary.json holds the source dev WER/CER before and after (beam search with the config's `decode`), the arms,
-epochs run and the number of target tokens mapped to <unk>. Every draw is seeded per epoch: `--resume` after a kill
-continues to the state an uninterrupted run reaches.
+tokens, cmvn.npz, fbank.yaml (a lip-reading base's roi.yaml); valid.acc.ave.pth), so decode, export, pack and
+transcribe use it unchanged, and OUT/summary.json holds the source dev WER/CER before and after (beam search with the
+config's `decode`), the arms, epochs run and the number of target tokens mapped to <unk>. Every draw is seeded per
+epoch: `--resume` after a kill continues to the state an uninterrupted run reaches.
 """
 
 import json
@@ -50,7 +50,9 @@ from asrkit.train.loop import set_up_logging, train_loop
 
 log = logging.getLogger("asrkit.train")
 METHODS = {"tts": ("source", "tts"), "tle": ("source", "tle"), "tle+tts": ("source", "tle", "tts")}
-EXP_FILES = ("cmvn.npz", "fbank.yaml")  # what the adapted exp dir copies from the base besides its token dir
+# What the adapted exp dir copies from the base besides its token dir: CMVN and the features its model reads
+# (asrkit/expdir.py feature_config: fbank.yaml, or roi.yaml for `frontend: video_roi`).
+EXP_FILES = ("cmvn.npz", "fbank.yaml", "roi.yaml")
 
 
 @dataclass

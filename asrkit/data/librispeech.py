@@ -14,7 +14,6 @@ from asrkit.data.datadir import write_data_dir
 from asrkit.errors import AsrkitError
 
 SUBSETS = ("train-clean-100", "dev-clean", "dev-other", "test-clean", "test-other")  # what egs/librispeech_100 uses
-URL = "https://www.openslr.org/resources/12/{subset}.tar.gz"  # the canonical place; archives unpack to LibriSpeech/
 
 
 class Utterance(NamedTuple):

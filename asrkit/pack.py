@@ -23,7 +23,7 @@ import yaml
 import asrkit
 from asrkit.asr.decoding import load_decode_config
 from asrkit.errors import AsrkitError
-from asrkit.expdir import MODEL_FILES, load_asr, model_path, read_config
+from asrkit.expdir import MODEL_FILES, fbank_config, load_asr, model_path, read_config
 from asrkit.fileio import atomic_path
 from asrkit.scoring import results_table, scored_dirs
 
@@ -40,6 +40,7 @@ def write_pack(exp_dir: Path, out_zip: Path, model_file: str | None = None, deco
     if decode_config is not None and load_decode_config(decode_config).lm:
         raise AsrkitError(f"{decode_config}: names an LM (lm:), which a pack does not carry; pack a decode config "
                           f"without it")
+    fbank_config(exp_dir)  # a pack is for audio: a model that reads video is refused by name
     for name in REQUIRED[:-1]:
         if not (exp_dir / name).is_file():
             raise AsrkitError(f"{exp_dir / name}: missing; cannot pack {exp_dir}")

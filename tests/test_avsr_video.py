@@ -21,6 +21,7 @@ from asrkit.data.grid import read_corpus, write_utterances
 from asrkit.data.tokens import build_token_list
 from asrkit.interop.espnet import export_espnet
 from asrkit.errors import AsrkitError, ConfigError
+from asrkit.pack import write_pack
 from asrkit.train.cache import cache_encoder, load_cache
 
 SMALL_ROI = RoiConfig(width=32, height=24)  # the default crop scaled by 1/2: a tiny model reads it fast
@@ -115,7 +116,8 @@ def test_a_lip_reading_model_trains_decodes_and_caches_its_encoder_and_audio_onl
     cache = load_cache(tmp_path / "cache")
     assert all(n == 75 for n in cache.num_frames.values())  # one encoder frame per video frame (25 Hz)
     assert cache.load(sorted(cache.num_frames)[0]).shape == (75, 32)
-    for reads_audio in (lambda: export_espnet(exp, tmp_path / "espnet"), lambda: load_recognizer(exp)):
+    for reads_audio in (lambda: export_espnet(exp, tmp_path / "espnet"), lambda: load_recognizer(exp),
+                        lambda: write_pack(exp, tmp_path / "vsr.zip")):
         with pytest.raises(AsrkitError, match="reads video"):
             reads_audio()
 

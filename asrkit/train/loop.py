@@ -8,8 +8,8 @@ The loop, in EXP: applies the config's init_param and freeze_param (asrkit/train
 parameters with Adam and espnet2's WarmupLR, validates after every epoch, writes checkpoint.pth, the n-best
 <N>epoch.pth snapshots and their average (asrkit/train/checkpoint.py), train.log's epoch lines and
 images/<stat>.png. `amp` runs each step under torch.autocast (bf16, or fp16 with a gradient scaler on CUDA);
-`accum_grad` sums the gradients of that many batches (each loss divided by it) into one optimizer and scheduler
-step, the last group of an epoch possibly smaller, so no gradient crosses an epoch boundary. Every epoch's
+`accum_grad` sums the gradients of that many batches (each loss divided by the group's size) into one optimizer and
+scheduler step, the last group of an epoch possibly smaller, so no gradient crosses an epoch boundary. Every epoch's
 randomness (batch order, dropout, SpecAug) is seeded from (seed, epoch), so a run resumed from checkpoint.pth after a
 kill retraces exactly the epochs an uninterrupted run would have made. Under DDP (asrkit/train/distributed.py) every
 rank takes its share of each epoch's batches and rank 0 writes the files.
@@ -162,10 +162,12 @@ class Updater:
     def backward(self, model, loss: torch.Tensor, index: int, count: int):
         """Batch `index` of `count`: add its gradient; step when its group of accum_grad (or the epoch) ends."""
         stepping = (index + 1) % self.accum_grad == 0 or index + 1 == count
+        group_start = index - index % self.accum_grad
+        group_size = min(self.accum_grad, count - group_start)  # the epoch's last group may be smaller
         # Under DDP, skip the gradient all-reduce for batches that do not end a group.
         sync = contextlib.nullcontext() if stepping or not hasattr(model, "no_sync") else model.no_sync()
         with sync:
-            self.scaler.scale(loss / self.accum_grad).backward()
+            self.scaler.scale(loss / group_size).backward()
         if stepping:
             self.scaler.unscale_(self.optimizer)
             torch.nn.utils.clip_grad_norm_(model.parameters(), self.grad_clip)

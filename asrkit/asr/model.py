@@ -49,6 +49,8 @@ class ModelConfig:
     decoder: dict = field(default_factory=dict)  # keyword arguments of espnet2's TransformerDecoder (num_blocks, ...)
     specaug: dict | None = None  # keyword arguments of espnet2's SpecAug, applied in training only; null: none
     ctc_weight: float = 0.3  # a in loss = a * CTC + (1 - a) * decoder loss
+    interctc_weight: float = 0.0  # w in CTC = (1 - w) * CTC(last block) + w * mean CTC(encoder.interctc_layer_idx
+    #   blocks' outputs, espnet2's intermediate CTC through the same CTC layer); 0: the last block only
     lsm_weight: float = 0.1  # label smoothing of the decoder's cross-entropy: probability mass spread over all tokens
     decred: DecredConfig = field(default_factory=DecredConfig)  # DeCRED heads on intermediate decoder layers
 
@@ -124,6 +126,12 @@ class ASRModel(nn.Module):
                 for layer, head in zip(self.config.decred.layers, self.aux_heads)]
 
     def encode(self, feats: torch.Tensor, feats_lens: torch.Tensor):
+        enc, enc_lens, _ = self.encode_all(feats, feats_lens)
+        return enc, enc_lens
+
+    def encode_all(self, feats: torch.Tensor, feats_lens: torch.Tensor):
+        """encode's output and the outputs of the blocks in encoder.interctc_layer_idx (espnet2 returns them beside
+        the last block's whenever that list is set; intermediate CTC trains on them)."""
         if self.video_frontend is not None:
             feats, feats_lens = self.video_frontend(feats, feats_lens)
         if self.normalize is not None:
@@ -131,16 +139,24 @@ class ASRModel(nn.Module):
         if self.specaug is not None and self.training:
             feats, feats_lens = self.specaug(feats, feats_lens)
         enc, enc_lens, _ = self.encoder(feats, feats_lens)
-        return enc, enc_lens
+        if isinstance(enc, tuple):
+            return enc[0], enc_lens, [out for _, out in enc[1]]
+        return enc, enc_lens, []
 
     def forward(self, feats, feats_lens, ys, ys_lens) -> dict[str, torch.Tensor]:
         """ys: (B, L) token ids padded with IGNORE_ID. Returns the loss and its parts for logging."""
-        enc, enc_lens = self.encode(feats, feats_lens)
+        enc, enc_lens, intermediate = self.encode_all(feats, feats_lens)
         loss_ctc = self.ctc(enc, enc_lens, ys, ys_lens)
+        stats = {}
+        if intermediate:
+            loss_interctc = sum(self.ctc(out, enc_lens, ys, ys_lens) for out in intermediate) / len(intermediate)
+            w = self.config.interctc_weight
+            stats["loss_interctc"] = loss_interctc.detach()
+            loss_ctc = (1 - w) * loss_ctc + w * loss_interctc
         loss_att, acc, aux = self.decoder_loss(enc, enc_lens, ys, ys_lens)
         a = self.config.ctc_weight
         loss = a * loss_ctc + (1 - a) * loss_att
-        return dict(loss=loss, loss_ctc=loss_ctc.detach(), loss_att=loss_att.detach(), acc=acc, **aux)
+        return dict(loss=loss, loss_ctc=loss_ctc.detach(), loss_att=loss_att.detach(), acc=acc, **stats, **aux)
 
     def decoder_loss(self, enc, enc_lens, ys, ys_lens):
         """The decoder's (and DeCRED heads') weighted cross-entropy on encoder outputs enc, its accuracy, and each

@@ -96,7 +96,8 @@ def test_exp_dir_follows_the_espnet_layout(yesno_recipe):
         assert (exp / name).exists(), name
     history = torch.load(exp / "checkpoint.pth", weights_only=False)["history"]
     kept = sorted(int(p.name.split("epoch")[0]) for p in exp.glob("*epoch.pth"))
-    best = sorted(h["epoch"] for h in sorted(history, key=lambda h: -h["valid"]["acc"])[: len(kept)])
+    ranked = sorted(history, key=lambda h: (-h["valid"]["acc"], -h["epoch"]))  # a tie goes to the later epoch
+    best = sorted(h["epoch"] for h in ranked[: len(kept)])
     assert kept == best
 
 

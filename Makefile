@@ -28,7 +28,7 @@ demo: install
 	cd $(DEMO) && ./run.sh
 
 test: install slurm-cluster
-	$(PYTHON) -m pytest -q tests
+	$(PYTHON) -m pytest -q --durations=15 tests
 
 # The slurm tests need a Slurm cluster: as root, start (or reuse) a one-node one on this machine; otherwise they
 # skip unless one is reachable (tests/slurm/stop-local-cluster.sh stops it).

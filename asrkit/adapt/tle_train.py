@@ -30,7 +30,7 @@ from asrkit.adapt.tle import TLE, TLEConfig
 from asrkit.asr.batching import FeatureSet, bucket_batches, pad
 from asrkit.asr.decoding import DecodeConfig
 from asrkit.asr.train import Batch
-from asrkit.config import from_mapping, load_config
+from asrkit.config import from_mapping
 from asrkit.data.datadir import read_dict
 from asrkit.data.tokens import copy_token_dir
 from asrkit.errors import ConfigError
@@ -39,7 +39,7 @@ from asrkit.fileio import atomic_write
 from asrkit.train.cache import cache_encoder, encoder_key, load_cache
 from asrkit.train.distributed import Distributed
 from asrkit.train.loop import seed_everything, set_up_logging, train_loop
-from asrkit.train.params import absolute_sources
+from asrkit.train.params import load_training_config
 
 log = logging.getLogger("asrkit.train")
 
@@ -68,12 +68,9 @@ class TLETrainConfig:
 
     @classmethod
     def load(cls, path) -> "TLETrainConfig":
-        config = load_config(cls, path, "TLE training")
-        if config.kind != "tle":
-            raise ConfigError(f"{path}: kind: {config.kind}; `asrkit adapt tle-train` trains tle models")
+        config = load_training_config(cls, path, "TLE training", "tle", "`asrkit adapt tle-train`")
         from_mapping(TLEConfig, config.model, f"{path}: model", "TLE").check(f"{path}: model")
         from_mapping(DecodeConfig, config.decode, f"{path}: decode", "decoding")
-        config.init_param = absolute_sources(config.init_param)
         return config
 
 

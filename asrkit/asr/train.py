@@ -16,7 +16,6 @@ import yaml
 
 from asrkit.asr.batching import FeatureSet, bucket_batches
 from asrkit.asr.model import ModelConfig
-from asrkit.config import load_config
 from asrkit.data.datadir import DataDirError
 from asrkit.data.features import FBANK, FeatureKind, check_features_fit
 from asrkit.data.tokens import copy_token_dir
@@ -25,7 +24,7 @@ from asrkit.expdir import build_asr, feature_kind
 from asrkit.fileio import atomic_write, copy_file
 from asrkit.train.distributed import Distributed
 from asrkit.train.loop import seed_everything, set_up_logging, train_loop
-from asrkit.train.params import absolute_sources
+from asrkit.train.params import load_training_config
 
 log = logging.getLogger("asrkit.train")
 
@@ -52,10 +51,7 @@ class TrainConfig:
     @classmethod
     def load(cls, path, init: Path | None = None) -> "TrainConfig":
         """The training YAML; `init` (asrkit train --init) is shorthand for one more init_param entry."""
-        config = load_config(cls, path, "training")
-        config.init_param = absolute_sources([*config.init_param, *([str(init)] if init else [])])
-        if config.kind != "asr":
-            raise ConfigError(f"{path}: kind: {config.kind}; `asrkit train` trains asr models")
+        config = load_training_config(cls, path, "training", "asr", "`asrkit train`", [str(init)] if init else [])
         ModelConfig.from_dict(config.model, f"{path}: model")
         return config
 

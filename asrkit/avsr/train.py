@@ -27,13 +27,14 @@ import yaml
 from asrkit.asr.batching import FeatureSet, bucket_batches
 from asrkit.avsr.llm import SMOLLM2, LLMConfig, llm_key, resolve_path
 from asrkit.avsr.model import TASKS, ModelConfig, build_avsr
-from asrkit.config import from_mapping, load_config
+from asrkit.config import from_mapping
 from asrkit.data.datadir import DataDirError, read_dict
 from asrkit.errors import ConfigError
 from asrkit.fileio import atomic_write
 from asrkit.train.cache import load_cache
 from asrkit.train.distributed import Distributed
 from asrkit.train.loop import seed_everything, set_up_logging, train_loop
+from asrkit.train.params import load_training_config
 
 log = logging.getLogger("asrkit.train")
 CLEAN = "clean"  # the noise copy validation reads
@@ -63,9 +64,7 @@ class AVSRTrainConfig:
 
     @classmethod
     def load(cls, path) -> "AVSRTrainConfig":
-        config = load_config(cls, path, "AVSR training")
-        if config.kind != "avsr":
-            raise ConfigError(f"{path}: kind: {config.kind}; `asrkit avsr train` trains avsr models")
+        config = load_training_config(cls, path, "AVSR training", "avsr", "`asrkit avsr train`")
         if set(config.task_weights) - set(TASKS) or not any(config.task_weights.values()):
             raise ConfigError(f"{path}: task_weights: give some of {', '.join(TASKS)} a weight > 0")
         from_mapping(LLMConfig, config.llm, f"{path}: llm", "LLM")

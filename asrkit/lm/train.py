@@ -14,15 +14,14 @@ from pathlib import Path
 import yaml
 
 from asrkit.asr.batching import bucket_batches
-from asrkit.config import load_config
 from asrkit.data.tokens import Tokenizer, copy_token_dir
-from asrkit.errors import AsrkitError, ConfigError
+from asrkit.errors import AsrkitError
 from asrkit.fileio import atomic_write
 from asrkit.lm.model import LanguageModel
 from asrkit.lm.text import read_sentences, training_ids
 from asrkit.train.distributed import Distributed
 from asrkit.train.loop import seed_everything, set_up_logging, train_loop
-from asrkit.train.params import absolute_sources
+from asrkit.train.params import load_training_config
 
 log = logging.getLogger("asrkit.lm")
 
@@ -50,11 +49,7 @@ class LMTrainConfig:
 
     @classmethod
     def load(cls, path) -> "LMTrainConfig":
-        config = load_config(cls, path, "LM training")
-        config.init_param = absolute_sources(config.init_param)
-        if config.kind != "lm":
-            raise ConfigError(f"{path}: kind: {config.kind}; `asrkit lm train` trains lm models")
-        return config
+        return load_training_config(cls, path, "LM training", "lm", "`asrkit lm train`")
 
 
 @dataclass

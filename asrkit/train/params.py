@@ -95,6 +95,18 @@ def absolute_sources(specs: list[str]) -> list[str]:
     return [":".join([str(Path(text.split(":", 1)[0]).resolve()), *text.split(":", 1)[1:]]) for text in specs]
 
 
+def load_training_config(cls, path, what: str, kind: str, command: str, init: list[str] = ()):
+    """A training YAML as dataclass `cls` (asrkit/config.py's load_config): its `kind` must be `kind` (what
+    `command` trains), and its init_param sources (plus `init`) are made absolute (absolute_sources)."""
+    from asrkit.config import load_config
+
+    config = load_config(cls, path, what)
+    if config.kind != kind:
+        raise ConfigError(f"{path}: kind: {config.kind}; {command} trains {kind} models")
+    config.init_param = absolute_sources([*config.init_param, *init])
+    return config
+
+
 def source_state(path: Path, origin) -> dict[str, torch.Tensor]:
     """The state dict of a model file, a checkpoint.pth (its model) or an exp dir (its default model file)."""
     from asrkit.expdir import default_model

@@ -20,11 +20,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from asrkit.config import load_config
 from asrkit.data.datadir import read_dict
-from asrkit.errors import ConfigError
 from asrkit.expdir import MODEL_FILES
-from asrkit.train.params import absolute_sources
+from asrkit.train.params import load_training_config
 from asrkit.tts.features import TTSFeatureConfig
 
 MODEL_FILE = MODEL_FILES["tts"]
@@ -56,11 +54,7 @@ class TTSConfig:
 
     @classmethod
     def load(cls, path) -> "TTSConfig":
-        config = load_config(cls, path, "TTS")
-        config.init_param = absolute_sources(config.init_param)
-        if config.kind != "tts":
-            raise ConfigError(f"{path}: kind: {config.kind}; a TTS config trains tts models")
-        return config
+        return load_training_config(cls, path, "TTS", "tts", "`asrkit tts train`")
 
     @property
     def feature_config(self) -> TTSFeatureConfig:

@@ -29,8 +29,7 @@ from asrkit.errors import AsrkitError
 # file name (named after that stat), what training leaves as "the" model. A new kind is one more row here.
 RANKING = {"asr": ("acc", True), "tts": ("loss", False), "lm": ("loss", False), "tle": ("recon", False),
            "avsr": ("acc", True)}
-MODEL_FILES = {"asr": "valid.acc.ave.pth", "tts": "valid.loss.ave.pth", "lm": "valid.loss.ave.pth",
-               "tle": "valid.recon.ave.pth", "avsr": "valid.acc.ave.pth"}
+MODEL_FILES = {kind: f"valid.{stat}.ave.pth" for kind, (stat, _) in RANKING.items()}
 
 
 def read_config(exp_dir: Path, kind: str | None = None) -> dict:

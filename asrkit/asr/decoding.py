@@ -42,7 +42,7 @@ class DecodeConfig:
     decred_logits: str = "final"  # final layer, or mean or weighted of DeCRED heads and final (asr/decred.py)
     decred_weights: list[float] = field(default_factory=list)  # weighted: one per head, then final; []: training's
     lm: str = ""  # LM exp dir (`asrkit lm train` on the ASR model's tokens) fused into the score; "": no LM
-    lm_weight: float = 1.0  # weight of the LM's log-prob when `lm` is set (espnet2's default; at 0 the LM runs idle)
+    lm_weight: float = 1.0  # weight of the LM's log-prob when `lm` is set (espnet2's default; 0: the LM is not loaded)
 
 
 @dataclass

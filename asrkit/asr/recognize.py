@@ -89,8 +89,9 @@ def subsampling_factor(model: ASRModel) -> int:
 
 
 def fusion_lm(config: DecodeConfig, tokenizer: Tokenizer) -> LanguageModel | None:
-    """The LM exp dir a decode config names (None when it names none); its token list must be the ASR model's."""
-    if not config.lm:
+    """The LM exp dir a decode config names (None when it names none or lm_weight is 0: as ESPnet drops a scorer of
+    weight 0, it is not run); its token list must be the ASR model's."""
+    if not config.lm or not config.lm_weight:
         return None
     read_config(config.lm, "lm")  # an LM exp dir at all, before its tokens are compared
     lm_tokens = Tokenizer.from_dir(config.lm)

@@ -173,9 +173,7 @@ def train(exp_dir: Path, config_file: Path, paths: dict[str, Path], resume: bool
     train_set = DataSet.load(paths["train_data"], paths["train_audio"], paths["train_video"])
     valid_set = DataSet.load(paths["valid_data"], paths["valid_audio"], paths["valid_video"])
     inputs = {"config": str(config_file), **{k: str(v) for k, v in paths.items()}}
-    resolved = write_exp_config(exp_dir, config, train_set, inputs) if dist_env.is_main else None
-    dist_env.barrier()
-    resolved = resolved or yaml.safe_load((exp_dir / "config.yaml").read_text(encoding="utf-8"))
+    resolved = write_exp_config(exp_dir, config, train_set, inputs)  # one process (above): it writes
     config.inputs = resolved["inputs"]
     set_up_logging(exp_dir / "train.log", dist_env.is_main)
     seed_everything(config.seed)

@@ -60,7 +60,7 @@ class Tokenizer:
         return [SPACE if c == " " else c for c in " ".join(text.split())]
 
     def encode(self, text: str) -> list[int]:
-        return [self.token_to_id.get(t, self.unk) for t in self.text_to_tokens(text)]
+        return self.encode_checked(text)[0]
 
     def encode_checked(self, text: str) -> tuple[list[int], str | None]:
         """encode(text), and its first token outside the list (or `<unk>` itself): None when every token is known."""

@@ -48,7 +48,7 @@ def label_stage(config: RefineConfig, current_exp: Path, stage_dir: Path) -> Pat
         labels = pseudo_label(config, current_exp, view, stage_dir / "decode")
         scores = confidences(stage_dir / "decode", config.select.confidence)
         # A 1-best CTC cannot emit (ctc confidence 0) cannot be aligned for the TTS either: offered as empty.
-        ctc = confidences(stage_dir / "decode", "ctc")
+        ctc = scores if config.select.confidence == "ctc" else confidences(stage_dir / "decode", "ctc")
         kept = select(scores, {utt: text if ctc[utt] > 0 else "" for utt, text in labels.items()}, config.select)
     write_table(stage_dir / "confidence", {utt: f"{score:.4f}" for utt, score in scores.items()})
     if not kept:
@@ -72,9 +72,10 @@ def subset_data_dir(src: Path, utts: list[str], text: dict[str, str], dst: Path)
     """DST: the utterances `utts` of data dir SRC (read file by file, never SRC/text) with transcripts `text`."""
     utt2spk = read_dict(Path(src) / "utt2spk")
     wav_scp = read_dict(Path(src) / "wav.scp")
-    segments = None
+    segments, keep = None, set(utts)
     if (Path(src) / "segments").is_file():
-        segments = {utt: parse_segment(value) for utt, value in read_dict(Path(src) / "segments").items() if utt in utts}
+        segments = {utt: parse_segment(value) for utt, value in read_dict(Path(src) / "segments").items()
+                    if utt in keep}
         wav_scp = {rec: wav_scp[rec] for rec in sorted({rec for rec, _, _ in segments.values()})}
     else:
         wav_scp = {utt: wav_scp[utt] for utt in utts}

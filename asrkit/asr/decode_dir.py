@@ -66,6 +66,18 @@ def _write_ctm(path: Path, results: dict[str, Recognition]):
                 f.write(f"{utt} 1 {t.start:.3f} {t.end - t.start:.3f} {t.token} {t.confidence:.4f}\n")
 
 
+def decode_and_score(exp_dir: Path, data_dir: Path, out_dir: Path, decode_config: Path | None = None) -> dict:
+    """Decode DATA with EXP (decode_config, a YAML, or the defaults) into decode dir OUT and score it against
+    DATA/text as `asrkit score` does; returns the WER summary."""
+    from asrkit.asr.decoding import load_decode_config
+    from asrkit.scoring import score_decode_dir
+
+    config = load_decode_config(decode_config) if decode_config else DecodeConfig()
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    write_decode_dir(decode_data_dir(Path(exp_dir), data_dir, config), out_dir, config.nbest)
+    return score_decode_dir(data_dir / "text", out_dir / "text", out_dir, data_dir / "utt2spk")
+
+
 def merge_decode_jobs(decode_dir: Path, nj: int) -> int:
     """Gather every table of DIR/logdir/output.{1..N} (k-best dirs included) into DIR; returns the utterance count.
 

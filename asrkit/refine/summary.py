@@ -33,7 +33,10 @@ def summary_stage(config: RefineConfig, round_dir: Path, model: Path, seconds: d
     mix = json.loads((round_dir / "finetune" / "mix.json").read_text())
     row |= {"mix_new": mix["new"], "mix_original": mix["original"]}
     if config.dev_data:  # finetune's copy of it: its features are the model's
-        row["dev_wer"] = decode_and_score(model, round_dir / "finetune" / "dev", stage_dir / "dev", config.decode_config)
+        from asrkit.asr.decode_dir import decode_and_score
+
+        row["dev_wer"] = decode_and_score(model, round_dir / "finetune" / "dev", stage_dir / "dev",
+                                          config.decode_config)["wer"]
     row |= {f"seconds_{stage}": round(s, 1) for stage, s in seconds.items()}
     with atomic_write(stage_dir / "row.json") as f:
         json.dump(row, f, indent=2)
@@ -43,17 +46,6 @@ def summary_stage(config: RefineConfig, round_dir: Path, model: Path, seconds: d
 
 def _wer(decode_dir: Path) -> float:
     return json.loads((decode_dir / "score_wer" / "summary.json").read_text())["wer"]
-
-
-def decode_and_score(exp: Path, data: Path, out: Path, decode_config: str | None) -> float:
-    """WER of exp on the labelled data dir DATA (decode dir OUT)."""
-    from asrkit.asr.decode_dir import decode_data_dir, write_decode_dir
-    from asrkit.asr.decoding import DecodeConfig, load_decode_config
-    from asrkit.scoring import score_decode_dir
-
-    decode = load_decode_config(decode_config) if decode_config else DecodeConfig()
-    write_decode_dir(decode_data_dir(exp, data, decode), out, decode.nbest)
-    return score_decode_dir(data / "text", out / "text", out, data / "utt2spk")["wer"]
 
 
 def write_table_tsv(out_dir: Path) -> Path:

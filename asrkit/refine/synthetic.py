@@ -52,13 +52,10 @@ def synth_stage(config: RefineConfig, current_exp: Path, tts_exp: Path, stage_di
 
 def re_recognize(config: RefineConfig, current_exp: Path, raw: Path, decode_dir: Path, out: Path) -> Path:
     """Decode RAW with the current model and write OUT: the utterances read with a WER of at most max_wer."""
-    from asrkit.asr.decode_dir import decode_data_dir, write_decode_dir
-    from asrkit.asr.decoding import DecodeConfig, load_decode_config
-    from asrkit.scoring import align, score_decode_dir
+    from asrkit.asr.decode_dir import decode_and_score
+    from asrkit.scoring import align
 
-    decode = load_decode_config(config.decode_config) if config.decode_config else DecodeConfig()
-    write_decode_dir(decode_data_dir(current_exp, raw, decode), decode_dir, decode.nbest)
-    score_decode_dir(raw / "text", decode_dir / "text", decode_dir, raw / "utt2spk")
+    decode_and_score(current_exp, raw, decode_dir, config.decode_config)
     refs, hyps = read_dict(raw / "text"), read_dict(decode_dir / "text", allow_empty_value=True)
     kept = []
     for alignment in align(refs, hyps, "wer"):

@@ -6,16 +6,24 @@ A speaker-conditioned model (`speakers: true`) speaks as the speaker named after
 (a speaker of its EXP/spk2sid); a single-speaker model takes no `@SPEAKER`.
 """
 
+import functools
 from pathlib import Path
 
 import numpy as np
 
 from asrkit.errors import AsrkitError
-from asrkit.expdir import load_tts
+from asrkit.expdir import load_tts, model_path, read_config
 from asrkit.tts.align import tts_token_ids
 from asrkit.tts.model import MODEL_FILE, read_spk2sid
 from asrkit.tts.vocoder import GriffinLim
 from asrkit.tts.voices import Voice, VoiceError
+
+
+@functools.lru_cache(maxsize=4)
+def _load(exp_dir: Path, model_file: str, version: tuple[int, int]):
+    """load_tts, once for all the voices (one per speaker) of a model file as it is now (`version`: its mtime and
+    size, so a retrained file is read again); the model is only ever run in eval mode, so sharing it is safe."""
+    return load_tts(exp_dir, model_file)
 
 
 class ModelVoice(Voice):
@@ -23,7 +31,9 @@ class ModelVoice(Voice):
         super().__init__(f"model:{voice}")
         exp_dir, _, speaker = str(voice).rpartition("@") if "@" in str(voice) else (str(voice), "", "")
         try:
-            self.model, self.tokenizer, config = load_tts(Path(exp_dir), model_file)
+            read_config(Path(exp_dir), "tts")  # a tts exp dir at all, before its model file is looked for
+            stat = model_path(Path(exp_dir), "tts", model_file).stat()
+            self.model, self.tokenizer, config = _load(Path(exp_dir), model_file, (stat.st_mtime_ns, stat.st_size))
         except AsrkitError as error:
             raise VoiceError(f"voice {self.spec}: {error}") from None
         self.sid = self._speaker_index(Path(exp_dir), speaker, config.speakers)

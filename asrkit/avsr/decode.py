@@ -23,10 +23,10 @@ import torch.nn.functional as F
 
 from asrkit.avsr.model import MODALITIES, AVSRModel
 from asrkit.config import load_config
-from asrkit.data.datadir import DataDirError, read_dict, write_table
+from asrkit.data.datadir import read_dict, write_table
 from asrkit.fileio import atomic_write
 from asrkit.progress import progress_bar
-from asrkit.train.cache import load_cache
+from asrkit.train.cache import load_cache_covering
 
 NEG_INF = float("-inf")
 
@@ -93,11 +93,7 @@ def decode_data_dir(model: AVSRModel, data_dir: Path, caches: dict[str, Path], t
     """Decode every utterance of DATA/text for `task` from caches {"audio": dir, "video": dir} (those the task
     reads) into the decode dir OUT; returns the utterance count."""
     utts = sorted(read_dict(Path(data_dir) / "text"))
-    sources = {m: load_cache(caches[m]) for m in MODALITIES[task]}
-    for m, source in sources.items():
-        missing = [u for u in utts if u not in source.num_frames]
-        if missing:
-            raise DataDirError(f"{caches[m]}: no output for utterance '{missing[0]}' of {Path(data_dir) / 'text'}")
+    sources = {m: load_cache_covering(caches[m], Path(data_dir) / "text") for m in MODALITIES[task]}
     device = model.markers.device
     (Path(out_dir) / "text").unlink(missing_ok=True)  # unfinished until written again
     text, score, tokens, start = {}, {}, {m: 0 for m in sources}, time.perf_counter()

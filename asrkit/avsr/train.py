@@ -31,7 +31,7 @@ from asrkit.config import from_mapping
 from asrkit.data.datadir import DataDirError, read_dict
 from asrkit.errors import ConfigError
 from asrkit.fileio import atomic_write
-from asrkit.train.cache import load_cache
+from asrkit.train.cache import load_cache_covering
 from asrkit.train.distributed import Distributed
 from asrkit.train.loop import seed_everything, set_up_logging, train_loop
 from asrkit.train.params import load_training_config
@@ -82,13 +82,9 @@ class DataSet:
     @classmethod
     def load(cls, data_dir: Path, audio_dir: Path, video_dir: Path) -> "DataSet":
         text = read_dict(Path(data_dir) / "text")
-        copies = {path: load_cache(path) for path in audio_copies(Path(audio_dir))}
-        video = load_cache(video_dir)
-        for path, cache in [*copies.items(), (Path(video_dir), video)]:
-            missing = [utt for utt in text if utt not in cache.num_frames]
-            if missing:
-                raise DataDirError(f"{path}: no output for utterance '{missing[0]}' of {Path(data_dir) / 'text'} "
-                                   f"({len(missing)} missing)")
+        text_file = Path(data_dir) / "text"
+        copies = {path: load_cache_covering(path, text_file) for path in audio_copies(Path(audio_dir))}
+        video = load_cache_covering(video_dir, text_file)
         return cls(text, {path.name: cache for path, cache in copies.items()}, video)
 
     def valid_copy(self, where: Path) -> FeatureSet:

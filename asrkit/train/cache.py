@@ -130,6 +130,16 @@ def load_cache(cache_dir: Path, key: str | None = None) -> FeatureSet:
     return FeatureSet(kaldiio.load_scp(str(cache_dir / "feats.scp")), num_frames)
 
 
+def load_cache_covering(cache_dir: Path, text: Path) -> FeatureSet:
+    """load_cache, refused (naming the first missing utterance) unless it has an output for every utterance of the
+    Kaldi text file `text`."""
+    cache = load_cache(cache_dir)
+    missing = [utt for utt in read_dict(text) if utt not in cache.num_frames]
+    if missing:
+        raise DataDirError(f"{cache_dir}: no output for utterance '{missing[0]}' of {text} ({len(missing)} missing)")
+    return cache
+
+
 # ---------------------------------------------------------------- an ASR exp dir's encoder
 
 

@@ -14,14 +14,9 @@ import torch
 from asrkit.asr.ilm import default_out_dir, perplexity_report
 from asrkit.data.tokens import Tokenizer
 from asrkit.lm.model import LanguageModel
-from asrkit.lm.text import known_ids, read_sentences
+from asrkit.lm.text import known_ids, read_sentences, text_file
 
 PPL_DIR = "ppl"  # EXP/ppl/<set>/summary.json
-
-
-def text_file(source: Path) -> Path:
-    """The text file of a data dir or text file."""
-    return Path(source) / "text" if Path(source).is_dir() else Path(source)
 
 
 def default_ppl_dir(exp_dir: Path, source: Path) -> Path:

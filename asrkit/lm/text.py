@@ -21,10 +21,14 @@ class Sentence:
     text: str  # the words
 
 
+def text_file(source: Path) -> Path:
+    """The text file of a data dir (DATA/text) or a text file itself."""
+    return Path(source) / "text" if Path(source).is_dir() else Path(source)
+
+
 def read_sentences(source: Path, plain: bool = False) -> list[Sentence]:
     """The sentences of a data dir, a Kaldi `text` file or (plain) a text file of one sentence per line."""
-    source = Path(source)
-    path = source / "text" if source.is_dir() else source
+    path = text_file(source)
     if not plain:
         # read_dict refuses empty and keyless lines, so the i-th entry is on line i
         return [Sentence(key, f"{path}:{number}", words)

@@ -240,6 +240,22 @@ def write_data_dir(path, wav_scp, text, utt2spk, segments=None, utt2dur=None, vi
         write_table(data_dir / "video.scp", video_scp)
 
 
+def subset_data_dir(src: Path, utts: list[str], text: dict[str, str], dst: Path) -> Path:
+    """DST: the utterances `utts` of data dir SRC with transcripts `text` (SRC/text is never read: a refine stage
+    subsets an unlabeled set by its wav.scp, utt2spk and segments)."""
+    utt2spk = read_dict(Path(src) / "utt2spk")
+    wav_scp = read_dict(Path(src) / "wav.scp")
+    segments, keep = None, set(utts)
+    if (Path(src) / "segments").is_file():
+        segments = {utt: parse_segment(value) for utt, value in read_dict(Path(src) / "segments").items()
+                    if utt in keep}
+        wav_scp = {rec: wav_scp[rec] for rec in sorted({rec for rec, _, _ in segments.values()})}
+    else:
+        wav_scp = {utt: wav_scp[utt] for utt in utts}
+    write_data_dir(dst, wav_scp, {utt: text[utt] for utt in utts}, {utt: utt2spk[utt] for utt in utts}, segments)
+    return Path(dst)
+
+
 def _spk2utt_table(utt2spk) -> dict[str, str]:
     return {spk: " ".join(utts) for spk, utts in utt2spk_to_spk2utt(utt2spk).items()}
 

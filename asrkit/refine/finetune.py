@@ -17,10 +17,9 @@ from pathlib import Path
 
 import yaml
 
-from asrkit.data.datadir import read_dict
+from asrkit.data.datadir import read_dict, subset_data_dir
 from asrkit.fileio import atomic_write
 from asrkit.refine.config import RefineConfig
-from asrkit.refine.labels import subset_data_dir
 from asrkit.refine.mix import mix_data_dir
 
 

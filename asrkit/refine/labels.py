@@ -13,7 +13,7 @@ STAGE/
 import dataclasses
 from pathlib import Path
 
-from asrkit.data.datadir import parse_segment, read_dict, utt2spk_to_spk2utt, write_data_dir, write_table
+from asrkit.data.datadir import read_dict, subset_data_dir, utt2spk_to_spk2utt, write_table
 from asrkit.errors import AsrkitError
 from asrkit.fileio import copy_file
 from asrkit.refine.config import RefineConfig
@@ -68,16 +68,3 @@ def pseudo_label(config: RefineConfig, current_exp: Path, view: Path, decode_dir
     return read_dict(decode_dir / "text", allow_empty_value=True)
 
 
-def subset_data_dir(src: Path, utts: list[str], text: dict[str, str], dst: Path) -> Path:
-    """DST: the utterances `utts` of data dir SRC (read file by file, never SRC/text) with transcripts `text`."""
-    utt2spk = read_dict(Path(src) / "utt2spk")
-    wav_scp = read_dict(Path(src) / "wav.scp")
-    segments, keep = None, set(utts)
-    if (Path(src) / "segments").is_file():
-        segments = {utt: parse_segment(value) for utt, value in read_dict(Path(src) / "segments").items()
-                    if utt in keep}
-        wav_scp = {rec: wav_scp[rec] for rec in sorted({rec for rec, _, _ in segments.values()})}
-    else:
-        wav_scp = {utt: wav_scp[utt] for utt in utts}
-    write_data_dir(dst, wav_scp, {utt: text[utt] for utt in utts}, {utt: utt2spk[utt] for utt in utts}, segments)
-    return Path(dst)

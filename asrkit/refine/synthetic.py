@@ -17,10 +17,9 @@ STAGE/
 
 from pathlib import Path
 
-from asrkit.data.datadir import read_dict, validate_data_dir
+from asrkit.data.datadir import read_dict, subset_data_dir, validate_data_dir
 from asrkit.errors import AsrkitError
 from asrkit.refine.config import RefineConfig
-from asrkit.refine.labels import subset_data_dir
 from asrkit.refine.voices import speaker_voices
 
 

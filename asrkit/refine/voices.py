@@ -14,9 +14,8 @@ from pathlib import Path
 
 import yaml
 
-from asrkit.data.datadir import read_dict
+from asrkit.data.datadir import read_dict, subset_data_dir
 from asrkit.fileio import atomic_write
-from asrkit.refine.labels import subset_data_dir
 
 
 def tts_stage(tts_config: Path, current_exp: Path, kept: Path, stage_dir: Path) -> Path:

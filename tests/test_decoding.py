@@ -154,3 +154,13 @@ def test_merge_decode_gathers_every_table_of_the_jobs_and_names_a_missing_job(ye
     (tmp_path / "jobs" / "logdir" / "output.2" / "text").unlink()
     result = CliRunner().invoke(app, ["merge-decode", "--nj", "2", str(tmp_path / "jobs")])
     assert result.exit_code == 1 and "decode job 2 of 2 did not finish" in result.output
+
+
+def test_an_utterance_too_short_for_the_encoder_is_decoded_as_nothing_and_the_others_as_usual(trained, tmp_path):
+    model, tokenizer, data = trained
+    utts = sorted(data.num_frames)[:3]
+    clipped = {**{u: data.load(u) for u in utts}, "short": data.load(utts[0])[:10]}  # conv2d8 needs 15 frames
+    short_set = FeatureSet(clipped, {u: len(f) for u, f in clipped.items()})
+    decode_features(model, tokenizer, short_set, [*utts, "short"], DecodeConfig(beam_size=4), tmp_path / "with")
+    decode_features(model, tokenizer, data, utts, DecodeConfig(beam_size=4), tmp_path / "without")
+    assert _texts(tmp_path / "with") == sorted(_texts(tmp_path / "without") + ["short"])

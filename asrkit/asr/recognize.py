@@ -16,8 +16,13 @@ the encoder output (torchaudio's forced_align, the aligner of `asrkit tts align`
   CTC head only, and falls when CTC and the attention decoder disagree, which is where pseudo-labels go wrong.
   A 1-best that CTC cannot emit at all (more tokens, plus blanks between repeats, than encoder frames; possible only
   with ctc_weight 0) has confidence 0 and no token times.
+
+An input shorter than the encoder's subsampling needs is an error for `recognize` (a file given to transcribe);
+decoding a data dir (`recognize_set`) logs it and says nothing for it (empty text, confidence 0), as a Kaldi decoder
+skips an utterance it cannot decode instead of failing the whole set.
 """
 
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +43,8 @@ from asrkit.errors import AsrkitError
 from asrkit.expdir import feature_config, load_asr, load_lm, read_config
 from asrkit.lm.model import LanguageModel
 from asrkit.progress import make_progress
+
+log = logging.getLogger("asrkit.decode")
 
 
 @dataclass
@@ -129,18 +136,27 @@ class Recognizer:
     def recognize(self, feats: list[np.ndarray], names: list[str]) -> list[Recognition]:
         """One batch of (frames, dims) feature matrices, decoded together; names: what an error calls each."""
         for name, f in zip(names, feats):
-            too_short, limit = check_short_utt(self.model.encoder.embed, len(f))
-            if too_short:
+            if limit := self.too_short(len(f)):
                 raise AsrkitError(f"{name}: {len(f)} feature frames are too short for the model (it needs {limit})")
         enc, enc_lens = encode_batch(self.model, [torch.from_numpy(np.asarray(f, dtype=np.float32)) for f in feats])
         log_probs = self.model.ctc.log_softmax(enc)
         hyps = beam_search(self.model, enc, enc_lens, self.config, log_probs, self.lm)
         return [self._recognition(nbest, lp[:n]) for nbest, lp, n in zip(hyps, log_probs, enc_lens.tolist())]
 
+    def too_short(self, frames: int) -> int:
+        """The frames the encoder's subsampling needs when `frames` are fewer, else 0."""
+        short, limit = check_short_utt(self.model.encoder.embed, frames)
+        return limit if short else 0
+
     def recognize_set(self, data: FeatureSet, utts: list[str]) -> dict[str, Recognition]:
-        """Utterances of a feature set in length-sorted batches of config.batch_size, with a progress bar."""
-        results = {}
-        utts = sorted(utts, key=lambda u: (-data.num_frames[u], u))
+        """Utterances of a feature set in length-sorted batches of config.batch_size, with a progress bar; one too
+        short for the encoder is logged and recognized as nothing (module docstring)."""
+        short = [u for u in utts if self.too_short(data.num_frames[u])]
+        for utt in short:
+            log.warning(f"utterance '{utt}': {data.num_frames[utt]} feature frames are too short for the model (it "
+                        f"needs {self.too_short(data.num_frames[utt])}); decoded as nothing")
+        results = {utt: Recognition([NbestEntry([], [], "", 0.0)], 0.0, []) for utt in short}
+        utts = sorted(set(utts) - set(short), key=lambda u: (-data.num_frames[u], u))
         with make_progress() as progress:
             task = progress.add_task("decode", total=len(utts), status="")
             for start in range(0, len(utts), self.config.batch_size):

@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 
 stage=1
 stop_stage=100
-asr_exp=../asr1/exp/asr_train_char   # aligner and judge: char tokens (../asr1/conf/train_char.yaml), real s1 speech
+asr_exp=../asr1/exp/asr_train   # aligner and judge: the char model of ../asr1 (conf/train.yaml), real s1 speech
 tts_config=conf/fastspeech2.yaml
 decode_config=conf/decode.yaml
 engine_voices="espeak-ng:en-us flite:kal flite:slt festival:kal_diphone"   # engine voices read the same test texts
@@ -32,7 +32,7 @@ fi
 if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
   if [ ! -f "${asr_exp}/valid.acc.ave.pth" ]; then
     log "Stage 2: ${asr_exp} is absent: training the char model with ../asr1/run.sh"
-    ../asr1/run.sh --token_type char --asr_config conf/train_char.yaml
+    ../asr1/run.sh
   fi
 fi
 

@@ -3,10 +3,12 @@ from ../shared/data/lj_read), stages 1-9 through run.sh with a tiny config; the 
 a truncated download and a transcript line without audio as one-line errors. No network: the archive test puts the
 "download" where local/data.sh would fetch it to."""
 
+import io
 import json
 import shutil
 import subprocess
 import sys
+import tarfile
 
 import pytest
 import yaml
@@ -114,6 +116,17 @@ def test_a_truncated_archive_is_an_error_naming_it_and_a_whole_one_unpacks_once(
     archive.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
     with pytest.raises(ArchiveError, match=r"dev-clean\.tar\.gz: truncated or corrupt archive"):
         unpack(archive, tmp_path / "half")
+
+
+def test_an_archive_member_escaping_the_destination_is_refused_as_unsafe_not_corrupt(tmp_path):
+    archive = tmp_path / "evil.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        member = tarfile.TarInfo("../outside.txt")
+        member.size = 3
+        tar.addfile(member, io.BytesIO(b"bad"))
+    with pytest.raises(ArchiveError, match=r"evil\.tar\.gz: unsafe member refused .*outside"):
+        unpack(archive, tmp_path / "dest")
+    assert not (tmp_path / "outside.txt").exists()
 
 
 def test_local_data_sh_checks_a_download_against_openslrs_checksum(mini, tmp_path):

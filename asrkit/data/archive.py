@@ -47,6 +47,8 @@ def unpack(archive, dest, sha256: str | None = None) -> Path:
         with tarfile.open(archive, "r:*") as tar:
             for member in progress_bar(tar, total=None, description=f"unpack {archive.name}"):
                 tar.extract(member, dest, filter="data")
+    except tarfile.FilterError as error:  # a member that would land outside DEST, a device file, ...: refused, not corrupt
+        raise ArchiveError(f"{archive}: unsafe member refused ({error}); nothing of it was extracted") from None
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
         raise ArchiveError(f"{archive}: truncated or corrupt archive ({error}); delete it and download it again") from None
     with atomic_write(done) as f:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Synthetic connected-digit data dirs, in three steps:
 #   1. digit strings (conf/data.conf: counts, lengths, seed) -> data/local/{train,dev,test}.text
-#   2. speech: train and dev round-robin over conf/voices_train.txt, test by every voice of
+#   2. speech: train and dev round-robin over conf/voices_train.txt (at train_fs), test by every voice of
 #      conf/voices_heldout.txt -> data/{train,dev,test_heldout}, with `asrkit synth` in --nj jobs;
 #      with --n_test_long N, also N strings of min_digits_long..max_digits_long digits (longer than any training
 #      string, so none is a training text) by the same held-out voices -> data/test_long (out of domain)
@@ -34,12 +34,12 @@ for name, spec in (item.split("=") for item in sets):
         write_table(f"{out}/{name}.text", texts)
 PY
 
-synth() {  # synth TEXT DATA_DIR VOICES_FILE ASSIGN
+synth() {  # synth TEXT DATA_DIR VOICES_FILE ASSIGN [more asrkit synth options]
   synth.sh --nj "${nj}" "$1" "$2" --voices-file "$3" --assign "$4" --rate-jitter "${rate_jitter}" \
-    --pitch-jitter "${pitch_jitter}" --seed "${seed}"
+    --pitch-jitter "${pitch_jitter}" --seed "${seed}" "${@:5}"
 }
-synth data/local/train.text data/train conf/voices_train.txt round-robin
-synth data/local/dev.text data/dev conf/voices_train.txt round-robin
+synth data/local/train.text data/train conf/voices_train.txt round-robin --fs "${train_fs}"
+synth data/local/dev.text data/dev conf/voices_train.txt round-robin --fs "${train_fs}"
 synth data/local/test.text data/test_heldout conf/voices_heldout.txt every
 [ "${n_test_long}" -eq 0 ] || synth data/local/test_long.text data/test_long conf/voices_heldout.txt every
 

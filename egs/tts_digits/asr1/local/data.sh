@@ -24,9 +24,9 @@ from asrkit.data.datadir import write_table
 from asrkit.tts.voices import DIGIT_WORDS as WORDS
 
 out, seed, *sets = sys.argv[1:]
-# one generator in a fixed set order: the long strings come last, so asking for them changes no other set's texts
-rng = random.Random(int(seed))
+# one generator per set, seeded by the seed and the set's name: no set's texts move when another set's size changes
 for name, spec in (item.split("=") for item in sets):
+    rng = random.Random(f"{seed}:{name}")
     count, shortest, longest = map(int, spec.split(":"))
     texts = {f"{name}{i:05d}": " ".join(rng.choice(WORDS) for _ in range(rng.randint(shortest, longest)))
              for i in range(count)}

@@ -7,16 +7,20 @@ import sys
 import pytest
 import soundfile
 import torch
+from espnet.nets.batch_beam_search import BatchBeamSearch
+from espnet.nets.scorers.ctc import CTCPrefixScorer
 from typer.testing import CliRunner
 
 from asrkit.asr import decode_dir
 from asrkit.asr.batching import FeatureSet
 from asrkit.asr.decode_dir import write_decode_dir
-from asrkit.asr.decoding import DecodeConfig, beam_search
+from asrkit.asr.batch_encoding import encode_batch
+from asrkit.asr.decoding import DecodeConfig, beam_search, load_decode_config
 from asrkit.asr.recognize import Recognizer
 from asrkit.cli import app
 from asrkit.data.datadir import read_dict
 from asrkit.data.features import FbankConfig
+from asrkit.errors import ConfigError
 from asrkit.expdir import load_asr
 
 
@@ -44,6 +48,29 @@ def test_batched_decoding_gives_the_unbatched_1best(trained, tmp_path):
     decode_features(model, tokenizer, data, utts, DecodeConfig(beam_size=4, batch_size=16), tmp_path / "many")
     assert len(_texts(tmp_path / "one")) == len(utts)
     assert _texts(tmp_path / "many") == _texts(tmp_path / "one")
+
+
+def test_ctc_alone_finds_espnets_1best_and_score(grid_aligned):
+    """ctc_weight 1 on a char model (30 tokens, more than the pre-beam of 6): espnet's BatchBeamSearch with CTC as its
+    only scorer (no pre-beam, as Speech2Text sets it) finds the same 1-best with the same score. A pre-beam on
+    attention scores of weight 0 once kept arbitrary tokens and gave gibberish."""
+    model, tokenizer = load_asr(grid_aligned["asr"])
+    data = FeatureSet.from_data_dir(grid_aligned["data"])
+    enc, enc_lens = encode_batch(model, [torch.from_numpy(data.load(sorted(data.num_frames)[0]))])
+    ours = beam_search(model, enc, enc_lens, DecodeConfig(beam_size=4, ctc_weight=1.0))[0][0]
+    espnet = BatchBeamSearch(scorers={"ctc": CTCPrefixScorer(ctc=model.ctc, eos=model.eos)}, weights={"ctc": 1.0},
+                             beam_size=4, vocab_size=tokenizer.vocab_size, sos=model.sos, eos=model.eos,
+                             pre_beam_score_key=None)
+    best = espnet(enc[0], maxlenratio=0.0, minlenratio=0.0)[0]
+    assert ours.tokens == best.yseq[1:-1].tolist()
+    assert ours.score == pytest.approx(float(best.score), abs=1e-4)
+
+
+def test_a_ctc_weight_outside_0_to_1_is_refused_naming_the_file(tmp_path):
+    config = tmp_path / "decode.yaml"
+    config.write_text("ctc_weight: 1.5\n")
+    with pytest.raises(ConfigError, match=r"decode\.yaml: ctc_weight 1\.5 is not between 0 and 1"):
+        load_decode_config(config)
 
 
 def test_nbest_lists_are_ordered_and_written(trained, tmp_path):

@@ -24,6 +24,7 @@ from asrkit.asr.decred import check_decode_options, output_weights
 from asrkit.asr.incremental_decoder import IncrementalDecoder
 from asrkit.asr.model import ASRModel
 from asrkit.config import load_config
+from asrkit.errors import ConfigError
 from asrkit.lm.model import LanguageModel
 
 NEG_INF = float("-inf")
@@ -33,7 +34,7 @@ PRE_BEAM_RATIO = 1.5  # espnet's BeamSearch default
 @dataclass
 class DecodeConfig:
     beam_size: int = 10  # hypotheses kept per utterance at every step
-    ctc_weight: float = 0.3  # weight of the CTC prefix score; attention gets 1 - ctc_weight (0: no CTC)
+    ctc_weight: float = 0.3  # weight of the CTC prefix score; attention gets 1 - ctc_weight (0: no CTC; 1: CTC alone)
     length_bonus: float = 0.0  # added to a hypothesis' score per output token (log-prob units); > 0 favours long ones
     maxlenratio: float = 0.0  # max tokens = maxlenratio x encoder frames; 0: the frames, and ESPnet end detection
     minlenratio: float = 0.0  # min output tokens = minlenratio x encoder frames (<eos> is forbidden before)
@@ -82,6 +83,9 @@ def beam_search(model: ASRModel, enc: torch.Tensor, enc_lens: torch.Tensor, conf
     minlens, maxlens = max_lengths(enc_lens, config)
     decoder = IncrementalDecoder(model, enc, (~make_pad_mask(enc_lens, maxlen=enc.size(1)))[:, None, :], beam)
     use_ctc = config.ctc_weight > 0
+    # CTC alone (ESPnet's pre_beam_score_key=None): the decoder is not run, and CTC scores the whole vocabulary, since
+    # a pre-beam on attention scores of weight 0 would keep arbitrary tokens
+    use_att = config.ctc_weight < 1
     if use_ctc:
         log_probs = model.ctc.log_softmax(enc) if ctc_log_probs is None else ctc_log_probs.clone()
         ctc_scorer = CTCPrefixScoreTH(log_probs, enc_lens, 0, eos)
@@ -97,13 +101,15 @@ def beam_search(model: ASRModel, enc: torch.Tensor, enc_lens: torch.Tensor, conf
     batch_offsets = (torch.arange(batch, device=enc.device) * beam).unsqueeze(1)
 
     for step in range(max(maxlens)):
-        att_logp, cache = decoder.step(yseq, cache, weights)
-        token_scores = (1 - config.ctc_weight) * att_logp + config.length_bonus
+        token_scores = torch.full((yseq.size(0), vocab), config.length_bonus, device=enc.device)
+        if use_att:
+            att_logp, cache = decoder.step(yseq, cache, weights)
+            token_scores = token_scores + (1 - config.ctc_weight) * att_logp
         if lm is not None:
             lm_logp, lm_state = lm.step(yseq, lm_state)
             token_scores = token_scores + config.lm_weight * lm_logp
         if use_ctc:
-            scoring_ids = token_scores.topk(pre_beam, dim=1)[1] if pre_beam < vocab else None
+            scoring_ids = token_scores.topk(pre_beam, dim=1)[1] if use_att and pre_beam < vocab else None
             ctc_local, ctc_full_state = ctc_scorer(yseq, ctc_state, scoring_ids)
             token_scores = token_scores + config.ctc_weight * ctc_local
         token_scores = _forbid_early_eos(token_scores.view(batch, beam, vocab), step, minlens, eos)
@@ -112,21 +118,27 @@ def beam_search(model: ASRModel, enc: torch.Tensor, enc_lens: torch.Tensor, conf
         prev_beam, tokens = top_ids // vocab, top_ids % vocab
         rows = (batch_offsets + prev_beam).view(-1)
         yseq = torch.cat([yseq[rows], tokens.view(-1, 1)], dim=1)
-        cache = [c[rows] for c in cache]
+        cache = [c[rows] for c in cache] if use_att else None
         if lm is not None:
             lm_state = lm.select(lm_state, rows)
         if use_ctc:
             ctc_state = ctc_scorer.index_select_state(ctc_full_state, top_ids)
         at_maxlen = [step + 1 >= maxlen for maxlen in maxlens]
         scores = _retire_ended(top_scores, tokens, yseq, ended, done, at_maxlen, eos)
-        for b in range(batch):
-            if not done[b] and (at_maxlen[b] or torch.isinf(scores[b]).all()
-                                or (config.maxlenratio == 0 and end_detected(ended[b], step))):
-                done[b] = True
-        scores[torch.tensor(done, device=enc.device)] = NEG_INF
+        _mark_done(done, scores, ended, at_maxlen, step, config)
         if all(done):
             break
     return [sorted(hyps, key=lambda h: h.score, reverse=True)[: config.nbest] or [Hypothesis([], NEG_INF)] for hyps in ended]
+
+
+def _mark_done(done, scores, ended, at_maxlen, step, config):
+    """An utterance's search is over at its max length, with no live hypothesis left, or (maxlenratio 0) at ESPnet's
+    end detection; its live hypotheses are dropped."""
+    for b in range(len(done)):
+        if not done[b] and (at_maxlen[b] or torch.isinf(scores[b]).all()
+                            or (config.maxlenratio == 0 and end_detected(ended[b], step))):
+            done[b] = True
+    scores[torch.tensor(done, device=scores.device)] = NEG_INF
 
 
 def _forbid_early_eos(token_scores, step, minlens, eos):
@@ -155,5 +167,7 @@ def _retire_ended(top_scores, tokens, yseq, ended, done, at_maxlen, eos):
 
 def load_decode_config(path) -> DecodeConfig:
     config = load_config(DecodeConfig, path, "decoding")
+    if not 0 <= config.ctc_weight <= 1:
+        raise ConfigError(f"{path}: ctc_weight {config.ctc_weight} is not between 0 and 1")
     check_decode_options(config.decred_logits, config.decred_weights, str(path))
     return config

@@ -66,6 +66,18 @@ def test_ctc_alone_finds_espnets_1best_and_score(grid_aligned):
     assert ours.score == pytest.approx(float(best.score), abs=1e-4)
 
 
+def test_a_beam_wider_than_the_vocabulary_finds_what_a_narrow_one_finds(trained):
+    """yesno has 5 tokens: a beam of 10 once let CTC's blank (scored -1e10, not -inf) into the beam, and the CTC prefix
+    score of a prefix holding it is 0, so every utterance came out as a blank."""
+    model, tokenizer, data = trained
+    enc, enc_lens = encode_batch(model, [torch.from_numpy(data.load(utt)) for utt in sorted(data.num_frames)[:3]])
+    for ctc_weight in (0.3, 1.0):
+        narrow = beam_search(model, enc, enc_lens, DecodeConfig(beam_size=3, ctc_weight=ctc_weight))
+        wide = beam_search(model, enc, enc_lens, DecodeConfig(beam_size=10, ctc_weight=ctc_weight))
+        assert [n[0].tokens for n in wide] == [n[0].tokens for n in narrow]
+        assert all(n[0].tokens and 0 not in n[0].tokens for n in wide)
+
+
 def test_a_ctc_weight_outside_0_to_1_is_refused_naming_the_file(tmp_path):
     config = tmp_path / "decode.yaml"
     config.write_text("ctc_weight: 1.5\n")

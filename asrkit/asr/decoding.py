@@ -28,6 +28,7 @@ from asrkit.errors import ConfigError
 from asrkit.lm.model import LanguageModel
 
 NEG_INF = float("-inf")
+BLANK_ID = 0  # CTC's blank (asrkit/data/tokens.py: id 0 of every token list)
 PRE_BEAM_RATIO = 1.5  # espnet's BeamSearch default
 
 
@@ -112,6 +113,7 @@ def beam_search(model: ASRModel, enc: torch.Tensor, enc_lens: torch.Tensor, conf
             scoring_ids = token_scores.topk(pre_beam, dim=1)[1] if use_att and pre_beam < vocab else None
             ctc_local, ctc_full_state = ctc_scorer(yseq, ctc_state, scoring_ids)
             token_scores = token_scores + config.ctc_weight * ctc_local
+        token_scores[:, BLANK_ID] = NEG_INF  # never an output token; a beam wider than the vocabulary once kept it
         token_scores = _forbid_early_eos(token_scores.view(batch, beam, vocab), step, minlens, eos)
         candidates = (scores.unsqueeze(2) + token_scores).view(batch, beam * vocab)
         top_scores, top_ids = candidates.topk(beam, dim=1)

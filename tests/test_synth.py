@@ -88,6 +88,16 @@ def test_jobs_resume_and_a_finished_run_does_nothing(tmp_path):
     assert validate_data_dir(out, check_audio=True) == [] and len(read_dict(out / "wav.scp")) == 8
 
 
+def test_a_changed_text_or_sample_rate_under_the_same_id_is_synthesized_anew(tmp_path):
+    out = tmp_path / "data"
+    assert synthesize_data_dir({"u1": "five six"}, ["flite:kal"], out) == 1
+    assert synthesize_data_dir({"u1": "seven"}, ["flite:kal"], out) == 1  # the old audio is not reused
+    assert synthesize_data_dir({"u1": "seven"}, ["flite:kal"], out, fs=8000) == 1
+    assert synthesize_data_dir({"u1": "seven"}, ["flite:kal"], out, fs=8000) == 0
+    wav = next(iter(read_dict(out / "wav.scp").values()))
+    assert soundfile.info(wav).samplerate == 8000 and read_dict(out / "text")["flite_kal-u1"] == "seven"
+
+
 def test_jitter_is_reproducible_and_rate_sets_the_duration():
     jitter = Jitter(rate=0.2, pitch=0.1, seed=3)
     assert jitter.draw("u1") == Jitter(rate=0.2, pitch=0.1, seed=3).draw("u1") != jitter.draw("u2")

@@ -10,7 +10,9 @@ does (ESPnet's semantics: the LM is a full scorer, so it counts in the pre-beam 
 Search stops per utterance with ESPnet's end detection (maxlenratio 0) or at its maximum length.
 It follows espnet2's BatchBeamSearch step for step, so both toolkits find the same 1-best: CTC scores only the
 pre-beam (1.5 x beam) best tokens by attention score when the vocabulary is larger, and at the maximum length every
-live hypothesis ends, with <eos> unscored unless it chose <eos> itself.
+live hypothesis ends, with <eos> unscored unless it chose <eos> itself. Two departures: with ctc_weight 1 the decoder
+is not run and CTC scores the whole vocabulary (espnet2's Speech2Text sets no pre-beam then, with the same effect),
+and CTC's blank is never an output token (espnet scores it -1e10, which a beam wider than the vocabulary can keep).
 """
 
 from dataclasses import dataclass, field
@@ -74,6 +76,52 @@ def end_detected(ended: list[Hypothesis], step: int, window: int = 3, margin: fl
     return count == window
 
 
+class _Scorers:
+    """The decoder, CTC prefix scorer and LM of one search, each with the state it keeps per live hypothesis."""
+
+    def __init__(self, model: ASRModel, enc, enc_lens, config: DecodeConfig, ctc_log_probs, lm: LanguageModel | None):
+        self.config, self.lm, self.vocab = config, lm, model.vocab_size
+        self.pre_beam = int(PRE_BEAM_RATIO * config.beam_size)
+        # CTC alone (ESPnet's pre_beam_score_key=None): the decoder is not run, and CTC scores the whole vocabulary,
+        # since a pre-beam on attention scores of weight 0 would keep arbitrary tokens
+        self.decoder = self.ctc = None
+        if config.ctc_weight < 1:
+            mask = (~make_pad_mask(enc_lens, maxlen=enc.size(1)))[:, None, :]
+            self.decoder = IncrementalDecoder(model, enc, mask, config.beam_size)
+            self.weights = output_weights(model.config.decred, config.decred_logits, config.decred_weights)
+        if config.ctc_weight > 0:
+            log_probs = model.ctc.log_softmax(enc) if ctc_log_probs is None else ctc_log_probs.clone()
+            self.ctc = CTCPrefixScoreTH(log_probs, enc_lens, BLANK_ID, model.eos)
+        self.cache = self.lm_state = self.ctc_state = self.ctc_full_state = None
+
+    def score(self, yseq: torch.Tensor) -> torch.Tensor:
+        """Weighted scores (rows of yseq, vocab) of every next token (the module docstring's sum)."""
+        config = self.config
+        scores = torch.full((yseq.size(0), self.vocab), config.length_bonus, device=yseq.device)
+        if self.decoder is not None:
+            att_logp, self.cache = self.decoder.step(yseq, self.cache, self.weights)
+            scores = scores + (1 - config.ctc_weight) * att_logp
+        if self.lm is not None:
+            lm_logp, self.lm_state = self.lm.step(yseq, self.lm_state)
+            scores = scores + config.lm_weight * lm_logp
+        if self.ctc is not None:
+            pre_beam = self.decoder is not None and self.pre_beam < self.vocab
+            ids = scores.topk(self.pre_beam, dim=1)[1] if pre_beam else None
+            ctc_local, self.ctc_full_state = self.ctc(yseq, self.ctc_state, ids)
+            scores = scores + config.ctc_weight * ctc_local
+        scores[:, BLANK_ID] = NEG_INF  # never an output token; a beam wider than the vocabulary once kept it
+        return scores
+
+    def select(self, rows: torch.Tensor, top_ids: torch.Tensor):
+        """Keep the states of the hypotheses the beam kept: `rows` of yseq, `top_ids` (B, beam) into beam x vocab."""
+        if self.decoder is not None:
+            self.cache = [c[rows] for c in self.cache]
+        if self.lm is not None:
+            self.lm_state = self.lm.select(self.lm_state, rows)
+        if self.ctc is not None:
+            self.ctc_state = self.ctc.index_select_state(self.ctc_full_state, top_ids)
+
+
 @torch.no_grad()
 def beam_search(model: ASRModel, enc: torch.Tensor, enc_lens: torch.Tensor, config: DecodeConfig,
                 ctc_log_probs: torch.Tensor | None = None, lm: LanguageModel | None = None) -> list[list[Hypothesis]]:
@@ -82,18 +130,7 @@ def beam_search(model: ASRModel, enc: torch.Tensor, enc_lens: torch.Tensor, conf
     lm: the LM of config.lm (loaded once by the caller, eval mode, on enc's device), fused with config.lm_weight."""
     batch, beam, vocab, eos = enc.size(0), config.beam_size, model.vocab_size, model.eos
     minlens, maxlens = max_lengths(enc_lens, config)
-    decoder = IncrementalDecoder(model, enc, (~make_pad_mask(enc_lens, maxlen=enc.size(1)))[:, None, :], beam)
-    use_ctc = config.ctc_weight > 0
-    # CTC alone (ESPnet's pre_beam_score_key=None): the decoder is not run, and CTC scores the whole vocabulary, since
-    # a pre-beam on attention scores of weight 0 would keep arbitrary tokens
-    use_att = config.ctc_weight < 1
-    if use_ctc:
-        log_probs = model.ctc.log_softmax(enc) if ctc_log_probs is None else ctc_log_probs.clone()
-        ctc_scorer = CTCPrefixScoreTH(log_probs, enc_lens, 0, eos)
-    ctc_state, cache, lm_state = None, None, None
-    weights = output_weights(model.config.decred, config.decred_logits, config.decred_weights)
-    pre_beam = int(PRE_BEAM_RATIO * beam)
-
+    scorers = _Scorers(model, enc, enc_lens, config, ctc_log_probs, lm)
     yseq = torch.full((batch * beam, 1), model.sos, dtype=torch.long, device=enc.device)
     scores = torch.full((batch, beam), NEG_INF, device=enc.device)
     scores[:, 0] = 0.0  # one live hypothesis (<sos>) per utterance at the start
@@ -102,29 +139,13 @@ def beam_search(model: ASRModel, enc: torch.Tensor, enc_lens: torch.Tensor, conf
     batch_offsets = (torch.arange(batch, device=enc.device) * beam).unsqueeze(1)
 
     for step in range(max(maxlens)):
-        token_scores = torch.full((yseq.size(0), vocab), config.length_bonus, device=enc.device)
-        if use_att:
-            att_logp, cache = decoder.step(yseq, cache, weights)
-            token_scores = token_scores + (1 - config.ctc_weight) * att_logp
-        if lm is not None:
-            lm_logp, lm_state = lm.step(yseq, lm_state)
-            token_scores = token_scores + config.lm_weight * lm_logp
-        if use_ctc:
-            scoring_ids = token_scores.topk(pre_beam, dim=1)[1] if use_att and pre_beam < vocab else None
-            ctc_local, ctc_full_state = ctc_scorer(yseq, ctc_state, scoring_ids)
-            token_scores = token_scores + config.ctc_weight * ctc_local
-        token_scores[:, BLANK_ID] = NEG_INF  # never an output token; a beam wider than the vocabulary once kept it
-        token_scores = _forbid_early_eos(token_scores.view(batch, beam, vocab), step, minlens, eos)
+        token_scores = _forbid_early_eos(scorers.score(yseq).view(batch, beam, vocab), step, minlens, eos)
         candidates = (scores.unsqueeze(2) + token_scores).view(batch, beam * vocab)
         top_scores, top_ids = candidates.topk(beam, dim=1)
         prev_beam, tokens = top_ids // vocab, top_ids % vocab
         rows = (batch_offsets + prev_beam).view(-1)
         yseq = torch.cat([yseq[rows], tokens.view(-1, 1)], dim=1)
-        cache = [c[rows] for c in cache] if use_att else None
-        if lm is not None:
-            lm_state = lm.select(lm_state, rows)
-        if use_ctc:
-            ctc_state = ctc_scorer.index_select_state(ctc_full_state, top_ids)
+        scorers.select(rows, top_ids)
         at_maxlen = [step + 1 >= maxlen for maxlen in maxlens]
         scores = _retire_ended(top_scores, tokens, yseq, ended, done, at_maxlen, eos)
         _mark_done(done, scores, ended, at_maxlen, step, config)

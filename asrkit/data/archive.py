@@ -47,8 +47,9 @@ def unpack(archive, dest, sha256: str | None = None) -> Path:
         with tarfile.open(archive, "r:*") as tar:
             for member in progress_bar(tar, total=None, description=f"unpack {archive.name}"):
                 tar.extract(member, dest, filter="data")
-    except tarfile.FilterError as error:  # a member that would land outside DEST, a device file, ...: refused, not corrupt
-        raise ArchiveError(f"{archive}: unsafe member refused ({error}); nothing of it was extracted") from None
+    except tarfile.FilterError as error:  # a member outside DEST, a device file, ...: refused, not corrupt
+        raise ArchiveError(f"{archive}: unsafe member refused ({error}); members before it may be extracted, the "
+                           f"archive is not marked unpacked") from None
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
         raise ArchiveError(f"{archive}: truncated or corrupt archive ({error}); delete it and download it again") from None
     with atomic_write(done) as f:

@@ -151,10 +151,10 @@ class Recognizer:
     def recognize_set(self, data: FeatureSet, utts: list[str]) -> dict[str, Recognition]:
         """Utterances of a feature set in length-sorted batches of config.batch_size, with a progress bar; one too
         short for the encoder is logged and recognized as nothing (module docstring)."""
-        short = [u for u in utts if self.too_short(data.num_frames[u])]
-        for utt in short:
+        short = {u: limit for u in utts if (limit := self.too_short(data.num_frames[u]))}
+        for utt, limit in short.items():
             log.warning(f"utterance '{utt}': {data.num_frames[utt]} feature frames are too short for the model (it "
-                        f"needs {self.too_short(data.num_frames[utt])}); decoded as nothing")
+                        f"needs {limit}); decoded as nothing")
         results = {utt: Recognition([NbestEntry([], [], "", 0.0)], 0.0, []) for utt in short}
         utts = sorted(set(utts) - set(short), key=lambda u: (-data.num_frames[u], u))
         with make_progress() as progress:

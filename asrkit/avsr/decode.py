@@ -93,7 +93,7 @@ def decode_data_dir(model: AVSRModel, data_dir: Path, caches: dict[str, Path], t
     """Decode every utterance of DATA/text for `task` from caches {"audio": dir, "video": dir} (those the task
     reads) into the decode dir OUT; returns the utterance count."""
     utts = sorted(read_dict(Path(data_dir) / "text"))
-    sources = {m: load_cache_covering(caches[m], Path(data_dir) / "text") for m in MODALITIES[task]}
+    sources = {m: load_cache_covering(caches[m], utts, Path(data_dir) / "text") for m in MODALITIES[task]}
     device = model.markers.device
     (Path(out_dir) / "text").unlink(missing_ok=True)  # unfinished until written again
     text, score, tokens, start = {}, {}, {m: 0 for m in sources}, time.perf_counter()

@@ -83,8 +83,8 @@ class DataSet:
     def load(cls, data_dir: Path, audio_dir: Path, video_dir: Path) -> "DataSet":
         text = read_dict(Path(data_dir) / "text")
         text_file = Path(data_dir) / "text"
-        copies = {path: load_cache_covering(path, text_file) for path in audio_copies(Path(audio_dir))}
-        video = load_cache_covering(video_dir, text_file)
+        copies = {path: load_cache_covering(path, text, text_file) for path in audio_copies(Path(audio_dir))}
+        video = load_cache_covering(video_dir, text, text_file)
         return cls(text, {path.name: cache for path, cache in copies.items()}, video)
 
     def valid_copy(self, where: Path) -> FeatureSet:

@@ -130,11 +130,11 @@ def load_cache(cache_dir: Path, key: str | None = None) -> FeatureSet:
     return FeatureSet(kaldiio.load_scp(str(cache_dir / "feats.scp")), num_frames)
 
 
-def load_cache_covering(cache_dir: Path, text: Path) -> FeatureSet:
-    """load_cache, refused (naming the first missing utterance) unless it has an output for every utterance of the
-    Kaldi text file `text`."""
+def load_cache_covering(cache_dir: Path, utts, text: Path) -> FeatureSet:
+    """load_cache, refused (naming the first missing utterance) unless it has an output for every utterance `utts`
+    (those of the Kaldi text file `text`, already read by the caller; named in the error)."""
     cache = load_cache(cache_dir)
-    missing = [utt for utt in read_dict(text) if utt not in cache.num_frames]
+    missing = [utt for utt in utts if utt not in cache.num_frames]
     if missing:
         raise DataDirError(f"{cache_dir}: no output for utterance '{missing[0]}' of {text} ({len(missing)} missing)")
     return cache

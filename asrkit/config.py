@@ -26,7 +26,8 @@ def load_config(cls: type[Config], path, what: str) -> Config:
 
 
 def from_mapping(cls: type[Config], conf, where: str, what: str) -> Config:
-    """The dataclass `cls` from a mapping read from `where`; unknown or missing options are errors naming them."""
+    """The dataclass `cls` from a mapping read from `where`; unknown or missing options, and values the dataclass
+    refuses, are errors naming them."""
     if not isinstance(conf, dict):
         raise ConfigError(f"{where}: expected a mapping of {what} options, found a {type(conf).__name__}")
     fields = dataclasses.fields(cls)
@@ -37,7 +38,10 @@ def from_mapping(cls: type[Config], conf, where: str, what: str) -> Config:
                 and f.default_factory is dataclasses.MISSING]
     if required:
         raise ConfigError(f"{where}: missing {what} option(s): {', '.join(required)}")
-    return cls(**conf)
+    try:
+        return cls(**conf)
+    except ConfigError as error:  # a value the dataclass itself refuses (its __post_init__)
+        raise ConfigError(f"{where}: {error}") from None
 
 
 def save_config(config, path):

@@ -25,6 +25,7 @@ say so); the full comparison runs without them on a quiet machine.
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import os
 import platform
@@ -87,15 +88,25 @@ def python_path() -> str:
     return os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
 
 
+def recipe_digest(corpus: str) -> str:
+    """What the data stages read from the recipe (conf/ and local/, links followed): a changed voice list or data
+    script makes the data stale."""
+    source, digest = REPO / "egs" / corpus / "asr1", hashlib.sha256()
+    for path in sorted(p for folder in ("conf", "local") for p in (source / folder).rglob("*") if p.is_file()):
+        digest.update(f"{path.relative_to(source)}\0".encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def prepare_data(corpus: str, name: str, spec: Spec, extra_opts: str) -> tuple[Path, list[str]]:
     """The recipe copy OUT/<name> with its data stages (1-5) done once for all seeds and systems; its test sets."""
-    recipe, data_opts = OUT / name, f"{spec.data_opts} {extra_opts}".strip()
+    recipe, data_opts, digest = OUT / name, f"{spec.data_opts} {extra_opts}".strip(), recipe_digest(corpus)
     done = recipe / DATA_DONE
     if done.exists():
         record = read_json(done)
-        if record["data_opts"] != data_opts:
-            raise SystemExit(f"decred.py: {recipe}/data was made with --local_data_opts '{record['data_opts']}', not "
-                             f"'{data_opts}': remove {recipe} to remake it")
+        if (record["data_opts"], record.get("recipe")) != (data_opts, digest):
+            raise SystemExit(f"decred.py: {recipe}/data was made with --local_data_opts '{record['data_opts']}' and "
+                             f"recipe files {record.get('recipe')}, not '{data_opts}' and {digest} (egs/{corpus}/asr1 "
+                             f"conf/ and local/): remove {recipe} to remake it")
         return recipe, record["sets"]
     if not recipe.exists():
         shutil.copytree(REPO / "egs" / corpus / "asr1", recipe, symlinks=False, ignore=RECIPE_OUTPUTS)
@@ -103,7 +114,7 @@ def prepare_data(corpus: str, name: str, spec: Spec, extra_opts: str) -> tuple[P
     run_recipe(recipe, "data_stage1", "--stage", "1", "--stop_stage", "1", *opts)
     sets = [name for name in spec.sets if (recipe / "data" / name / "text").exists()]
     run_recipe(recipe, "data_stage3-5", "--stage", "3", "--stop_stage", "5", "--test_sets", " ".join(sets))
-    write_file(done, json.dumps({"data_opts": data_opts, "sets": sets}) + "\n")
+    write_file(done, json.dumps({"data_opts": data_opts, "recipe": digest, "sets": sets}) + "\n")
     return recipe, sets
 
 

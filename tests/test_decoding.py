@@ -85,6 +85,16 @@ def test_a_ctc_weight_outside_0_to_1_is_refused_naming_the_file(tmp_path):
         load_decode_config(config)
 
 
+def test_an_adapt_config_with_a_bad_decode_section_is_refused_before_training(tmp_path):
+    from asrkit.adapt.finetune import AdaptConfig
+    config = tmp_path / "adapt.yaml"
+    config.write_text("steps: 10\ndecode:\n  ctc_weight: -0.1\n")
+    with pytest.raises(ConfigError, match=r"adapt\.yaml: decode: ctc_weight -0\.1 is not between 0 and 1"):
+        AdaptConfig.load(config)
+    with pytest.raises(ConfigError, match="decred_logits 'avg' is not one of"):
+        DecodeConfig(decred_logits="avg")
+
+
 def test_nbest_lists_are_ordered_and_written(trained, tmp_path):
     model, tokenizer, data = trained
     utts = sorted(data.num_frames)[:4]

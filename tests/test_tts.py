@@ -37,6 +37,22 @@ def test_synth_with_a_model_voice_writes_a_valid_data_dir(grid_tts, tmp_path):
     assert len((tmp_path / "synth" / "wav.scp").read_text().splitlines()) == 2
 
 
+def test_a_retrained_model_voice_is_synthesized_anew_not_reused(grid_tts, tmp_path):
+    import os
+    import shutil
+
+    from asrkit.expdir import model_path
+    from asrkit.tts.synth import synthesize_data_dir
+    exp = tmp_path / "tts"
+    shutil.copytree(grid_tts, exp)
+    voice, out = [f"model:{exp}"], tmp_path / "synth"
+    assert synthesize_data_dir({"u1": "bin blue at f two now"}, voice, out) == 1
+    assert synthesize_data_dir({"u1": "bin blue at f two now"}, voice, out) == 0
+    model = model_path(exp, "tts")
+    os.utime(model, ns=(model.stat().st_atime_ns, model.stat().st_mtime_ns + 10**9))  # as a retraining leaves it
+    assert synthesize_data_dir({"u1": "bin blue at f two now"}, voice, out) == 1
+
+
 def test_an_exp_dir_that_is_not_a_tts_is_refused(tmp_path):
     (tmp_path / "text").write_text("u1 bin blue\n")
     result = CliRunner().invoke(app, ["synth", str(tmp_path / "text"), str(tmp_path / "out"), "--voice", f"model:{tmp_path}"])

@@ -48,6 +48,12 @@ class DecodeConfig:
     lm: str = ""  # LM exp dir (`asrkit lm train` on the ASR model's tokens) fused into the score; "": no LM
     lm_weight: float = 1.0  # weight of the LM's log-prob when `lm` is set (espnet2's default; 0: the LM is not loaded)
 
+    def __post_init__(self):
+        # here, not in the loader, so that configs built in code (adapt's, refine's) are checked too
+        if not 0 <= self.ctc_weight <= 1:
+            raise ConfigError(f"ctc_weight {self.ctc_weight} is not between 0 and 1")
+        check_decode_options(self.decred_logits, self.decred_weights)
+
 
 @dataclass
 class Hypothesis:
@@ -189,8 +195,4 @@ def _retire_ended(top_scores, tokens, yseq, ended, done, at_maxlen, eos):
 
 
 def load_decode_config(path) -> DecodeConfig:
-    config = load_config(DecodeConfig, path, "decoding")
-    if not 0 <= config.ctc_weight <= 1:
-        raise ConfigError(f"{path}: ctc_weight {config.ctc_weight} is not between 0 and 1")
-    check_decode_options(config.decred_logits, config.decred_weights, str(path))
-    return config
+    return load_config(DecodeConfig, path, "decoding")

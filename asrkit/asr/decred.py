@@ -50,12 +50,12 @@ def check_decred(decred: DecredConfig, num_blocks: int):
         raise ConfigError(f"decred: head_input '{decred.head_input}' is not one of {', '.join(HEAD_INPUTS)}")
 
 
-def check_decode_options(mode: str, weights: list[float], where: str):
+def check_decode_options(mode: str, weights: list[float]):
     """The decode config's decred_logits / decred_weights, before any model is loaded."""
     if mode not in DECRED_LOGITS:
-        raise ConfigError(f"{where}: decred_logits '{mode}' is not one of {', '.join(DECRED_LOGITS)}")
+        raise ConfigError(f"decred_logits '{mode}' is not one of {', '.join(DECRED_LOGITS)}")
     if weights and mode != "weighted":
-        raise ConfigError(f"{where}: decred_weights is read only with decred_logits: weighted (found {mode})")
+        raise ConfigError(f"decred_weights is read only with decred_logits: weighted (found {mode})")
 
 
 def output_weights(decred: DecredConfig, mode: str, weights: list[float]) -> list[float] | None:

@@ -9,8 +9,9 @@ VOICE is a trained TTS exp dir) is one more ENGINES entry.
 The work is split like fbank: job J of N synthesizes the J-th contiguous share of the sorted utterance ids. Each
 utterance's audio file is written atomically, so it marks that utterance done and a re-run skips it; a run without a
 job (after the jobs, or instead of them) fills in whatever is missing and writes the data dir. The file is named
-<utt>.<digest>.<format>, the digest of what made it (voice, text, rate, pitch, sample rate): a re-run with another
-text or rate under the same utterance id synthesizes anew instead of reusing the old audio.
+<utt>.<digest>.<format>, the digest of what made it (voice, text, rate, pitch, sample rate, and for a trained TTS
+its model file's mtime and size): a re-run with another text or rate under the same utterance id, or with a
+retrained model, synthesizes anew instead of reusing the old audio.
 """
 
 from __future__ import annotations
@@ -150,7 +151,8 @@ def synthesize_data_dir(texts: dict[str, str], voices: list[str], out_dir, *, au
     plan = plan_utterances(texts, voices, assign, jitter, speakers)
     loaded = {spec: load_voice(spec) for spec in dict.fromkeys(voices)}
     audio_dir = Path(audio_dir or Path(out_dir) / "audio").resolve()
-    paths = {utt.utt_id: audio_dir / utt.speaker / f"{utt.utt_id}.{_digest(utt, fs)}.{audio_format}" for utt in plan}
+    paths = {utt.utt_id: audio_dir / utt.speaker / f"{utt.utt_id}.{_digest(utt, fs, loaded[utt.voice])}"
+             f".{audio_format}" for utt in plan}
     share = job_share(plan, nj, job) if job else plan
     todo = [utt for utt in share if not paths[utt.utt_id].exists()]
     try:
@@ -166,9 +168,10 @@ def synthesize_data_dir(texts: dict[str, str], voices: list[str], out_dir, *, au
     return len(todo)
 
 
-def _digest(utt: Utterance, fs: int) -> str:
+def _digest(utt: Utterance, fs: int, voice: Voice) -> str:
     """Eight hex digits naming what the audio of `utt` is made from (module docstring)."""
-    return hashlib.sha256(f"{utt.voice}|{utt.text}|{utt.rate!r}|{utt.pitch!r}|{fs}".encode()).hexdigest()[:8]
+    made_of = f"{utt.voice}|{utt.text}|{utt.rate!r}|{utt.pitch!r}|{fs}" + (f"|{voice.version}" if voice.version else "")
+    return hashlib.sha256(made_of.encode()).hexdigest()[:8]
 
 
 def _synthesize(voice: Voice, utt: Utterance, fs: int) -> np.ndarray:

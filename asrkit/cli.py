@@ -445,8 +445,11 @@ def synth(
     done = synthesize_data_dir(read_texts(text_file, plain), voices, out_dir, audio_dir=audio_dir, nj=nj, job=job,
                                assign=assign, jitter=Jitter(rate_jitter, pitch_jitter, seed), fs=fs,
                                audio_format=audio_format)
-    where = f"job {job} of {nj}" if job else f"{out_dir}"
-    typer.echo(f"synth: {where}: synthesized {done} new utterances (audio already there is kept)")
+    if job:
+        typer.echo(f"synth: job {job} of {nj}: synthesized {done} new utterances (audio already there is kept)")
+    else:  # after jobs, the jobs made the audio: say what the data dir holds, not only this run's share
+        total = sum(1 for _ in open(out_dir / "wav.scp", encoding="utf-8"))
+        typer.echo(f"synth: {out_dir}: {total} utterances ({done} synthesized by this run, the rest already there)")
 
 
 if __name__ == "__main__":  # `python -m asrkit.cli` (torchrun, tests): the same command name in messages

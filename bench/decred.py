@@ -30,7 +30,6 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -41,11 +40,10 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # this checkout's asrkit, whatever the venv's editable install points at
 
-from asrkit.fileio import atomic_write  # noqa: E402
 from asrkit.scoring import compare_decode_dirs  # noqa: E402
 
 sys.path.insert(0, str(REPO / "bench"))
-from recipes import RECIPE_OUTPUTS  # noqa: E402
+from recipes import RECIPE_OUTPUTS, python_path, read_json, run_recipe, spread, write_file  # noqa: E402
 
 OUT = REPO / "bench" / "out" / "decred"
 RESULTS = REPO / "bench" / "results"
@@ -69,23 +67,6 @@ SPECS = {
     "fsdd": Spec({"test": IN, "test_unseen": ACOUSTIC}),
     "yesno": Spec({"test_yesno": IN}),  # no shift: the quickest end-to-end check of this script
 }
-
-
-def run_recipe(recipe: Path, log_name: str, *args: str):
-    """The recipe's run.sh with `args`, this checkout's asrkit first on the path; output to recipe/logs/<log_name>."""
-    env = {**os.environ, "ASRKIT_ROOT": str(REPO), "PYTHONPATH": python_path()}
-    (recipe / "logs").mkdir(exist_ok=True)
-    log_file = recipe / "logs" / f"{log_name}.log"
-    print(f"# {time.strftime('%H:%M:%S')} {recipe.name}: run.sh {' '.join(args)}  (log: {log_file})", flush=True)
-    with open(log_file, "w") as log:
-        result = subprocess.run(["./run.sh", *args], cwd=recipe, env=env, stdout=log, stderr=subprocess.STDOUT)
-    if result.returncode:
-        raise SystemExit(f"decred.py: {recipe}: run.sh {' '.join(args)} failed; see {log_file}")
-
-
-def python_path() -> str:
-    """PYTHONPATH for the recipe's and asrkit's processes: this checkout first."""
-    return os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
 
 
 def recipe_digest(corpus: str) -> str:
@@ -138,12 +119,6 @@ def write_configs(name: str, recipe: Path, config: str, seeds: list[int], max_ep
     for mode in MODES:
         write_if_changed(conf_dir / f"{mode}.yaml", {**decode, "decred_logits": mode})
     return conf_dir
-
-
-def write_file(path: Path, text: str):
-    """Whole or not at all: a killed run never leaves a half-written marker, config or table."""
-    with atomic_write(path) as f:
-        f.write(text)
 
 
 def write_if_changed(path: Path, conf: dict):
@@ -199,16 +174,6 @@ def ilm_summary(exp: Path, test_set: str) -> dict:
     return read_json(exp / "ilm_ppl" / test_set / "summary.json")
 
 
-def read_json(path: Path) -> dict:
-    return json.loads(path.read_text())
-
-
-def spread(values: list[float], digits: int = 2) -> str:
-    """mean [min, max] over seeds (the mean alone for one seed)."""
-    mean = f"{statistics.mean(values):.{digits}f}"
-    return mean if len(values) == 1 else f"{mean} [{min(values):.{digits}f}, {max(values):.{digits}f}]"
-
-
 def wer_table(runs: dict, spec: Spec, sets: list[str]) -> list[str]:
     names = ["baseline", *(f"decred_{m}" for m in MODES)]
     lines = ["| test set | shift | utts / words | baseline | DeCRED final | DeCRED mean | DeCRED weighted |",
@@ -262,7 +227,7 @@ def write_report(corpus: str, name: str, spec: Spec, sets: list[str], runs: dict
              f"(same size, batches and epochs; configs in {conf_dir.relative_to(REPO)}/). Paired bootstrap over "
              f"utterances, {args.resamples} resamples (`asrkit compare`); detectable diff = the smallest |diff| that "
              f"would reach p < 0.05 for that pair on that set.", "",
-             f"## WER (%), mean [min, max] over seeds", "", *wer_table(runs, spec, sets), "",
+             "## WER (%), mean [min, max] over seeds", "", *wer_table(runs, spec, sets), "",
              "## DeCRED - baseline (WER points; negative: DeCRED better)", "", *compare_table(runs, spec, sets), "",
              "## ILM perplexity (`asrkit ilm-ppl`, mean over utterances)", "", *ilm_table(runs, spec, sets), ""]
     write_file(RESULTS / f"decred_{name}.md", "\n".join(lines))

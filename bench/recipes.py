@@ -18,6 +18,7 @@ import re
 import shutil
 import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -26,6 +27,43 @@ REPO = Path(__file__).resolve().parents[1]
 RECIPE_OUTPUTS = shutil.ignore_patterns("data", "exp", "fbank", "downloads", "RESULTS.md")
 OUT = REPO / "bench" / "out"
 SEED_LINE = re.compile(r"^seed: *\d+ *$", re.MULTILINE)  # a training config's top-level seed
+
+
+def python_path() -> str:
+    """PYTHONPATH for the recipe's and asrkit's processes: this checkout first."""
+    return os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+
+
+def run_recipe(recipe: Path, log_name: str, *args: str):
+    """The recipe's run.sh with `args`, this checkout's asrkit first on the path; output to recipe/logs/<log_name>.
+    A failure stops the calling script, naming the log."""
+    env = {**os.environ, "ASRKIT_ROOT": str(REPO), "PYTHONPATH": python_path()}
+    (recipe / "logs").mkdir(exist_ok=True)
+    log_file = recipe / "logs" / f"{log_name}.log"
+    print(f"# {time.strftime('%H:%M:%S')} {recipe.name}: run.sh {' '.join(args)}  (log: {log_file})", flush=True)
+    with open(log_file, "w") as log:
+        result = subprocess.run(["./run.sh", *args], cwd=recipe, env=env, stdout=log, stderr=subprocess.STDOUT)
+    if result.returncode:
+        raise SystemExit(f"{Path(sys.argv[0]).name}: {recipe}: run.sh {' '.join(args)} failed; see {log_file}")
+
+
+def write_file(path: Path, text: str):
+    """Whole or not at all: a killed run never leaves a half-written marker, config or table."""
+    sys.path.insert(0, str(REPO))
+    from asrkit.fileio import atomic_write
+
+    with atomic_write(path) as f:
+        f.write(text)
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def spread(values: list[float], digits: int = 2) -> str:
+    """mean [min, max] over seeds (the mean alone for one seed)."""
+    mean = f"{statistics.mean(values):.{digits}f}"
+    return mean if len(values) == 1 else f"{mean} [{min(values):.{digits}f}, {max(values):.{digits}f}]"
 
 
 def set_seed(recipe: Path, seed: int):

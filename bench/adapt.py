@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""Text-only adaptation, every method against the base in one table: egs/grid/adapt1 (scenario B) over seeds.
+
+    .venv/bin/python bench/adapt.py --seeds 0 1 2
+
+Per seed, one copy of the recipe (its configs' `seed:` set to the seed) trains the base (stages 1-6: an s1 char model
+that never heard the held-out command x colour pairs) and then, from that one base, the arms of the issue's table:
+    base         the base model decoded as it is
+    lm           the base with shallow fusion of a char LSTM LM trained on the target text (conf/lm.yaml, `lm_weight`
+                 below)
+    tts          decoder fine-tuned on the target text spoken by the 27 engine voices of egs/lj_synth/asr1
+                 (conf/voices_train.txt, round robin: one utterance per sentence) through the real encoder
+    tle          decoder fine-tuned on the target text through the text-to-latent VAE (WhisTLE)
+    tle+tts      both
+    tle+tts+lm   tle+tts decoded with the LM
+Every arm is decoded with the recipe's CTC weight (conf/decode.yaml) and with CTC weight 0 (conf/decode_ctc0.yaml):
+the frozen CTC never saw the target pairs. Target = test_pairs (every real s1 utterance with a held-out pair), source
+= test (the rest of the s1 test split).
+
+Files:
+    bench/out/adapt/grid/seed<N>/          the recipe copy: data, base, LM, TLE, adapted exp dirs, logs/
+    bench/results/adapt_grid.md, .json     the table (mean [min, max] over seeds), a PNG of target WER by method,
+                                           and every per-seed figure
+Resumable: each step is skipped when its output exists (the base's valid.acc.ave.pth, an adapted exp dir's
+summary.json, a decode dir's score_wer/summary.json).
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+from recipes import RECIPE_OUTPUTS, python_path, read_json, run_recipe, set_seed, spread, write_file  # noqa: E402
+
+OUT = REPO / "bench" / "out" / "adapt" / "grid"
+RESULTS = REPO / "bench" / "results"
+RECIPE = REPO / "egs" / "grid" / "adapt1"
+VOICES = REPO / "egs" / "lj_synth" / "asr1" / "conf" / "voices_train.txt"
+SYNTH = f"synth_target:data/local/target.txt:{VOICES}"
+SYNTH_OPTS = "--plain --assign round-robin --rate-jitter 0.1 --pitch-jitter 0.1"
+LM_EXP = "exp/lm_target"
+TARGET, SOURCE = "test_pairs", "test"
+DECODINGS = {"ctc": "decode", "ctc0": "decode_ctc0"}  # column -> the recipe's decode config (conf/<name>.yaml)
+ARMS = ("base", "lm", "tts", "tle", "tle+tts", "tle+tts+lm")
+METHODS = ("tts", "tle", "tle+tts")  # `asrkit adapt run --method`
+
+
+def recipe_copy(seed: int) -> Path:
+    """OUT/seed<N>: egs/grid/adapt1 with every training config's seed set to N (copied once)."""
+    recipe = OUT / f"seed{seed}"
+    if not recipe.exists():
+        shutil.copytree(RECIPE, recipe, symlinks=False, ignore=RECIPE_OUTPUTS)
+        set_seed(recipe, seed)
+    return recipe
+
+
+def asr_sh(recipe: Path, log_name: str, *args: str):
+    """run.sh with the synthesized target set named, so every stage sees the same list of data sets."""
+    run_recipe(recipe, log_name, "--synth_sets", SYNTH, "--synth_opts", SYNTH_OPTS,
+               "--adapt_synth_set", "synth_target", *args)
+
+
+def decode_dir(exp: Path, decoding: str, test_set: str) -> Path:
+    return exp / f"decode_{decoding}_valid.acc.ave" / test_set
+
+
+def decode(recipe: Path, exp: Path, decodings: list[str], log_name: str, *args: str):
+    """Stages 8-9 for each decode config whose two test sets are not scored yet."""
+    for name in decodings:
+        if not all((decode_dir(exp, name, s) / "score_wer" / "summary.json").exists() for s in (TARGET, SOURCE)):
+            asr_sh(recipe, f"{log_name}_{name}", "--stage", "8", "--stop_stage", "9", "--decode_config",
+                   f"conf/{name}.yaml", *args)
+
+
+def train_lm(recipe: Path, lm_weight: float):
+    """The target-text LM and the recipe's decode configs with it fused (conf/<decode>_lm.yaml)."""
+    if not (recipe / LM_EXP / "valid.loss.ave.pth").exists():
+        print(f"# {time.strftime('%H:%M:%S')} {recipe.name}: asrkit lm train (log: {recipe}/logs/lm.log)", flush=True)
+        with open(recipe / "logs" / "lm.log", "w") as log:
+            subprocess.run([sys.executable, "-m", "asrkit.cli", "lm", "train", "--plain", "--config", "conf/lm.yaml",
+                            "data/local/target.txt", "data/token_list/char", LM_EXP], cwd=recipe, check=True,
+                           stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": python_path()})
+    for name in DECODINGS.values():
+        text = (recipe / "conf" / f"{name}.yaml").read_text()
+        write_file(recipe / "conf" / f"{name}_lm.yaml", f"{text}lm: {LM_EXP}\nlm_weight: {lm_weight}\n")
+
+
+def adapted_exp(recipe: Path, method: str) -> Path:
+    """bin/asr.sh's name of the adapted exp dir (adapt config conf/adapt.yaml)."""
+    return recipe / "exp" / f"asr_train_adapt_{method.replace('+', '_')}_adapt"
+
+
+def run_seed(seed: int, lm_weight: float) -> Path:
+    """Every arm of one seed trained and decoded (each step skipped when done)."""
+    recipe = recipe_copy(seed)
+    (recipe / "logs").mkdir(exist_ok=True)
+    base = recipe / "exp" / "asr_train"
+    if not (base / "valid.acc.ave.pth").exists():
+        asr_sh(recipe, "base", "--stop_stage", "6")
+    if not (recipe / "data" / "synth_target" / "feats.scp").exists():
+        asr_sh(recipe, "synth", "--stage", "2", "--stop_stage", "4")
+    decode(recipe, base, list(DECODINGS.values()), "base", "--adapt_config", "")
+    train_lm(recipe, lm_weight)
+    decode(recipe, base, [f"{d}_lm" for d in DECODINGS.values()], "lm", "--adapt_config", "")
+    for method in METHODS:
+        exp = adapted_exp(recipe, method)
+        if not (exp / "summary.json").exists():
+            start = time.time()
+            asr_sh(recipe, f"adapt_{method}", "--stage", "7", "--stop_stage", "7", "--adapt_method", method)
+            write_file(exp / "bench_adapt_time.json", json.dumps({"seconds": time.time() - start}) + "\n")
+        decodings = list(DECODINGS.values()) + ([f"{d}_lm" for d in DECODINGS.values()] if method == "tle+tts" else [])
+        decode(recipe, exp, decodings, f"adapted_{method}", "--adapt_method", method)
+    return recipe
+
+
+def log_span(log: Path) -> float:
+    """Seconds between the first and last timestamped line of a train.log (the TLE's training time)."""
+    stamps = re.findall(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", log.read_text(), re.MULTILINE)
+    first, last = (time.mktime(time.strptime(s, "%Y-%m-%d %H:%M:%S")) for s in (stamps[0], stamps[-1]))
+    return last - first
+
+
+def seed_figures(recipe: Path) -> dict:
+    """WER of every arm x decoding x test set, adaptation times, source dev WER before and after, the TLE's summary."""
+    base = recipe / "exp" / "asr_train"
+    where = {"base": (base, ""), "lm": (base, "_lm"), "tle+tts+lm": (adapted_exp(recipe, "tle+tts"), "_lm"),
+             **{m: (adapted_exp(recipe, m), "") for m in METHODS}}
+    wer = {arm: {col: {s: read_json(decode_dir(exp, f"{name}{lm}", s) / "score_wer" / "summary.json")["wer"]
+                       for s in (TARGET, SOURCE)} for col, name in DECODINGS.items()}
+           for arm, (exp, lm) in where.items()}
+    tle = recipe / "exp" / "tle_train_tle"
+    times = {m: read_json(adapted_exp(recipe, m) / "bench_adapt_time.json")["seconds"] for m in METHODS}
+    return {"wer": wer, "adapt_seconds": times, "tle_train_seconds": log_span(tle / "train.log"),
+            "tle_summary": read_json(tle / "summary.json"),
+            "adapt_summary": {m: read_json(adapted_exp(recipe, m) / "summary.json") for m in METHODS}}
+
+
+def table(runs: dict) -> list[str]:
+    lines = ["| arm | target WER | target WER, CTC 0 | source WER | source WER, CTC 0 | adaptation time (s) |",
+             "|---|---|---|---|---|---|"]
+    for arm in ARMS:
+        cells = [spread([run["wer"][arm][col][s] for run in runs.values()])
+                 for s, col in ((TARGET, "ctc"), (TARGET, "ctc0"), (SOURCE, "ctc"), (SOURCE, "ctc0"))]
+        method = arm.removesuffix("+lm")
+        seconds = [run["adapt_seconds"][method] for run in runs.values()] if method in METHODS else []
+        lines.append(f"| {arm} | " + " | ".join(cells) + f" | {spread(seconds, 0) if seconds else '—'} |")
+    return lines
+
+
+def plot(runs: dict, path: Path):
+    """Target WER by arm, mean over seeds with the range as error bars, both decodings side by side."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for i, (col, label) in enumerate((("ctc", "CTC weight of conf/decode.yaml"), ("ctc0", "CTC weight 0"))):
+        values = [[run["wer"][arm][col][TARGET] for run in runs.values()] for arm in ARMS]
+        means = [sum(v) / len(v) for v in values]
+        errors = [[m - min(v) for m, v in zip(means, values)], [max(v) - m for m, v in zip(means, values)]]
+        ax.bar([x + 0.4 * i for x in range(len(ARMS))], means, 0.4, yerr=errors, capsize=3, label=label)
+    ax.set_xticks([x + 0.2 for x in range(len(ARMS))], ARMS)
+    ax.set_ylabel(f"{TARGET} WER (%)")
+    ax.set_title(f"GRID s1, held-out command x colour pairs: {len(runs)} seed(s)")
+    ax.legend()
+    fig.tight_layout()
+    with open(path.with_suffix(".tmp.png"), "wb") as f:
+        fig.savefig(f, format="png", dpi=100)
+    os.replace(path.with_suffix(".tmp.png"), path)
+
+
+def write_report(runs: dict, args):
+    command = f"bench/adapt.py --seeds {' '.join(map(str, args.seeds))}" + \
+        (f" --lm-weight {args.lm_weight}" if args.lm_weight != 0.3 else "")
+    tle = [run["tle_summary"] for run in runs.values()]
+    lines = ["# Text-only adaptation on GRID s1 (egs/grid/adapt1, scenario B)", "",
+             f"`{command}`, {time.strftime('%Y-%m-%d %H:%M')}, {platform.node()}, {os.cpu_count()} cores. "
+             f"Seeds: {', '.join(map(str, args.seeds))}; WER % mean [min, max] over seeds. Target = `{TARGET}` "
+             f"(held-out pairs), source = `{SOURCE}`. LM weight {args.lm_weight}. Adaptation time = wall time of "
+             "stage 7 (the first TLE arm also trains the TLE: "
+             f"{spread([run['tle_train_seconds'] for run in runs.values()], 0)} s).", "",
+             *table(runs), "", "![target WER by method](adapt_grid.png)", "",
+             "TLE summary per seed (`exp/tle_train_tle/summary.json`):", "",
+             *[f"- seed {s}: `{json.dumps(t)}`" for s, t in zip(args.seeds, tle)], ""]
+    write_file(RESULTS / "adapt_grid.md", "\n".join(lines))
+    write_file(RESULTS / "adapt_grid.json", json.dumps({"command": command, "runs": runs}, indent=2) + "\n")
+    plot(runs, RESULTS / "adapt_grid.png")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="training seeds (default 0 1 2)")
+    parser.add_argument("--lm-weight", type=float, default=0.3, help="shallow-fusion weight of the target LM")
+    args = parser.parse_args()
+    runs = {f"seed{seed}": seed_figures(run_seed(seed, args.lm_weight)) for seed in args.seeds}
+    write_report(runs, args)
+    print((RESULTS / "adapt_grid.md").read_text(), flush=True)
+
+
+if __name__ == "__main__":
+    main()

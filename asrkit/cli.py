@@ -195,7 +195,7 @@ def decode(
     config: Optional[Path] = typer.Option(None, exists=True, help="Decoding YAML (beam_size, ctc_weight, ...; lm and "
                                                                   "lm_weight: shallow fusion with an LM exp dir)."),
     model: str = typer.Option("valid.acc.ave.pth", help="Model file inside EXP_DIR."),
-    nj: int = typer.Option(1, min=1),
+    nj: int = typer.Option(1, min=1, help="Jobs DATA is shared out to; needs --job (one process decodes one share)."),
     job: Optional[int] = typer.Option(None, min=1, help="Decode only this job's share, into OUT_DIR/logdir/output.JOB "
                                                         "(`asrkit merge-decode` gathers the jobs)."),
 ):
@@ -207,6 +207,9 @@ def decode(
     from asrkit.asr.decode_dir import decode_data_dir, write_decode_dir
     from asrkit.asr.decoding import DecodeConfig, load_decode_config
 
+    if nj > 1 and not job:  # else --nj 4 alone would quietly decode everything in this one process
+        raise typer.BadParameter(f"--nj {nj} without --job: give --job J (1..{nj}) to each of {nj} processes, or drop "
+                                 "--nj", param_hint="--nj")
     decode_config = load_decode_config(config) if config else DecodeConfig()
     target = out_dir / "logdir" / f"output.{job}" if job else out_dir
     results = decode_data_dir(exp_dir, data_dir, decode_config, model, nj=nj if job else 1, job=job or 1)

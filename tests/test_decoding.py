@@ -85,6 +85,14 @@ def test_a_ctc_weight_outside_0_to_1_is_refused_naming_the_file(tmp_path):
         load_decode_config(config)
 
 
+def test_decode_with_nj_but_no_job_is_refused_instead_of_decoding_everything_in_one_process(tmp_path):
+    (tmp_path / "exp").mkdir(), (tmp_path / "data").mkdir()
+    result = CliRunner().invoke(app, ["decode", "--nj", "4", str(tmp_path / "exp"), str(tmp_path / "data"),
+                                      str(tmp_path / "out")])
+    assert result.exit_code != 0 and "--nj 4 without --job" in result.output
+    assert not (tmp_path / "out").exists()
+
+
 def test_an_adapt_config_with_a_bad_decode_section_is_refused_before_training(tmp_path):
     from asrkit.adapt.finetune import AdaptConfig
     config = tmp_path / "adapt.yaml"

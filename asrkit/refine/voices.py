@@ -27,9 +27,10 @@ def tts_stage(tts_config: Path, current_exp: Path, kept: Path, stage_dir: Path) 
     config = yaml.safe_load(Path(tts_config).read_text(encoding="utf-8")) or {}
     with atomic_write(stage_dir / "config.yaml") as f:
         yaml.safe_dump({**config, "speakers": True}, f, sort_keys=False)
-    features = TTSConfig.load(stage_dir / "config.yaml").feature_config
+    tts = TTSConfig.load(stage_dir / "config.yaml")
     if not (stage_dir / "align" / "durations").is_file():
-        align_data_dir(kept, current_exp, stage_dir / "align", features, skip_unfit=True)
+        align_data_dir(kept, current_exp, stage_dir / "align", tts.feature_config, skip_unfit=True,
+                       trim_db=tts.align_trim_db)
     aligned = sorted(read_dict(stage_dir / "align" / "durations"))
     data = subset_data_dir(kept, aligned, read_dict(Path(kept) / "text"), stage_dir / "data")
     train_tts(data, stage_dir / "exp", stage_dir / "config.yaml", stage_dir / "align", resume=True)

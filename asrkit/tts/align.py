@@ -7,6 +7,11 @@ the first character go to the leading silence and blanks after the last to the t
 scaled from encoder frames (40 ms after conv2d subsampling) to TTS frames and rounded cumulatively, so the durations
 of an utterance sum exactly to its mel frame count.
 
+With trim_db > 0 only the speech region (speech_region: an energy detector) is aligned, and what lies outside it is
+added to the leading and trailing silence. A recognizer trained long on utterances of one fixed shape (GRID: ~0.8 s
+of silence, six words, ~1 s of silence) learns to emit the words at fixed positions spread over the whole input, not
+where they are spoken: its alignment of the whole utterance starts the first word at frame 0 (egs/grid/tts1/README.md).
+
 OUT/durations holds `uttid d1 d2 ...` (one duration per TTS token); OUT is also a token dir (tokens.txt, token_type),
 the aligner's, which the TTS model takes over as its input vocabulary.
 """
@@ -35,6 +40,23 @@ def tts_token_ids(tokenizer: Tokenizer, text: str) -> list[int]:
     return [space, *tokenizer.encode(text), space]
 
 
+def speech_region(samples: np.ndarray, fs: int, trim_db: float, min_run_s: float = 0.08) -> tuple[int, int]:
+    """(first, last + 1) sample of the speech in `samples`: from the first to the last run of >= min_run_s whose
+    energy (20 ms windows every 10 ms, smoothed over 50 ms) lies trim_db above the noise floor (the 10th percentile of
+    the frame energies). The whole utterance when no run qualifies."""
+    hop = fs // 100
+    if len(samples) < 3 * hop:
+        return 0, len(samples)
+    frames = np.lib.stride_tricks.sliding_window_view(samples.astype(np.float64), 2 * hop)[::hop]
+    energy_db = np.convolve(10 * np.log10(np.sum(frames**2, axis=1) + 1e-10), np.ones(5) / 5, mode="same")
+    loud = np.concatenate([[False], energy_db > np.percentile(energy_db, 10) + trim_db, [False]])
+    edges = np.flatnonzero(np.diff(loud.astype(int)))  # run i spans edges[2i] .. edges[2i+1] (exclusive)
+    runs = [(a, b) for a, b in zip(edges[::2], edges[1::2]) if b - a >= min_run_s * 100]
+    if not runs:
+        return 0, len(samples)
+    return runs[0][0] * hop, min(len(samples), runs[-1][1] * hop + 2 * hop)
+
+
 def durations_from_spans(spans: list[tuple[int, int]], num_enc_frames: int, num_frames: int) -> list[int]:
     """Durations in TTS frames of [leading silence, tokens..., trailing silence], summing to num_frames."""
     inner = [(end + next_start) / 2 for (_, end), (next_start, _) in zip(spans[:-1], spans[1:])]
@@ -45,8 +67,9 @@ def durations_from_spans(spans: list[tuple[int, int]], num_enc_frames: int, num_
 
 @torch.no_grad()
 def align_data_dir(data_dir: Path, asr_exp: Path, out_dir: Path, tts_config: TTSFeatureConfig,
-                   model_file: str = "valid.acc.ave.pth", skip_unfit: bool = False) -> Path:
+                   model_file: str = "valid.acc.ave.pth", skip_unfit: bool = False, trim_db: float = 0.0) -> Path:
     """Align every utterance of data_dir with the CTC model of asr_exp; writes OUT/durations and OUT's token dir.
+    trim_db > 0: only each utterance's speech region is aligned (module docstring).
 
     An utterance whose tokens CTC cannot fit in its encoder frames is an error naming it, or with skip_unfit left
     out of OUT/durations (a warning counts them)."""
@@ -62,18 +85,20 @@ def align_data_dir(data_dir: Path, asr_exp: Path, out_dir: Path, tts_config: TTS
     durations, skipped = {}, []
     audio = iter_utterance_audio(data, features.fs)
     for utt, samples in progress_bar(audio, total=len(data.utt_ids), description="align"):
-        feats = torch.from_numpy(fbank(samples, features)).unsqueeze(0)
-        enc, enc_lens = model.encode(feats, torch.tensor([feats.size(1)]))
-        log_probs = model.ctc.log_softmax(enc)[0, : enc_lens[0]]
         targets = tokenizer.encode(text[utt])
-        if skip_unfit and not ctc_can_emit(targets, log_probs.size(0)):
-            skipped.append(utt)
-            continue
-        if len(targets) > log_probs.size(0):
-            raise DataDirError(f"utterance '{utt}': {len(targets)} tokens do not fit in {log_probs.size(0)} encoder frames")
-        num_samples = round(len(samples) * tts_config.fs / features.fs)
+        region = speech_region(samples, features.fs, trim_db) if trim_db > 0 else (0, len(samples))
+        log_probs = _ctc_log_probs(model, samples[region[0]:region[1]], features)
+        if region != (0, len(samples)) and not ctc_can_emit(targets, log_probs.size(0)):
+            region = (0, len(samples))  # a region cut too short for the text: align the whole utterance
+            log_probs = _ctc_log_probs(model, samples, features)
+        if not ctc_can_emit(targets, log_probs.size(0)):
+            if skip_unfit:
+                skipped.append(utt)
+                continue
+            raise DataDirError(f"utterance '{utt}': {len(targets)} tokens do not fit in {log_probs.size(0)} encoder "
+                               f"frames")
         spans = [(span.start, span.end) for span in ctc_spans(log_probs, targets)]
-        durations[utt] = durations_from_spans(spans, log_probs.size(0), tts_config.num_frames(num_samples))
+        durations[utt] = _durations(spans, log_probs.size(0), (*region, len(samples)), features.fs, tts_config)
     if skipped:
         log.warning(f"align: {len(skipped)} utterance(s) do not fit in their encoder frames and are left out, "
                     f"e.g. '{skipped[0]}'")
@@ -81,6 +106,25 @@ def align_data_dir(data_dir: Path, asr_exp: Path, out_dir: Path, tts_config: TTS
     write_table(out_dir / "durations", {utt: " ".join(map(str, d)) for utt, d in durations.items()})
     copy_token_dir(asr_exp, out_dir)
     return out_dir / "durations"
+
+
+def _ctc_log_probs(model, samples: np.ndarray, features) -> torch.Tensor:
+    """(encoder frames, vocab) CTC log-probs of one utterance's samples."""
+    feats = torch.from_numpy(fbank(samples, features)).unsqueeze(0)
+    enc, enc_lens = model.encode(feats, torch.tensor([feats.size(1)]))
+    return model.ctc.log_softmax(enc)[0, : enc_lens[0]]
+
+
+def _durations(spans, num_enc_frames: int, region: tuple[int, int, int], fs: int, tts: TTSFeatureConfig) -> list[int]:
+    """durations_from_spans of the aligned region (start, end, utterance length in samples at fs), the frames
+    before and after it added to the leading and trailing silence."""
+    start, end, length = region
+    total = tts.num_frames(round(length * tts.fs / fs))
+    lead, stop = round(total * start / length), round(total * end / length)
+    inner = durations_from_spans(spans, num_enc_frames, stop - lead)
+    inner[0] += lead
+    inner[-1] += total - stop
+    return inner
 
 
 def read_durations(path: Path) -> dict[str, list[int]]:

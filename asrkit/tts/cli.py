@@ -19,15 +19,16 @@ def align(
     data_dir: Path = ExistingDir,
     asr_exp: Path = typer.Argument(..., exists=True, file_okay=False, help="Trained char-token ASR exp dir (the aligner)."),
     out_dir: Path = typer.Argument(..., help="Gets durations (uttid d1 d2 ...) and the aligner's token dir (tokens.txt, token_type)."),
-    config: Optional[Path] = typer.Option(None, exists=True, help="TTS YAML whose `features` set the TTS frame hop."),
+    config: Optional[Path] = typer.Option(None, exists=True, help="TTS YAML: its `features` set the TTS frame hop, "
+                                                                  "`align_trim_db` the speech-region trimming."),
     model: str = typer.Option("valid.acc.ave.pth", help="Model file inside ASR_EXP."),
 ):
     """CTC forced alignment: per-token durations in TTS frames, summing to each utterance's mel frame count."""
     from asrkit.tts.align import align_data_dir
     from asrkit.tts.model import TTSConfig
 
-    features = TTSConfig.load(config).feature_config if config else TTSConfig().feature_config
-    durations = align_data_dir(data_dir, asr_exp, out_dir, features, model)
+    tts = TTSConfig.load(config) if config else TTSConfig()
+    durations = align_data_dir(data_dir, asr_exp, out_dir, tts.feature_config, model, trim_db=tts.align_trim_db)
     typer.echo(f"tts align: wrote {durations}")
 
 

@@ -51,6 +51,8 @@ class TTSConfig:
     save_frozen: bool = True  # false: checkpoints hold only trainable tensors, the frozen ones come from init_param
     inputs: dict = field(default_factory=dict)  # filled in the exp dir's copy: where the data came from
     speakers: bool = False  # condition on the data dir's utt2spk speakers (espnet2 `spks`, ids in EXP/spk2sid)
+    align_trim_db: float = 0.0  # > 0: `tts align` aligns only the speech region (asrkit/tts/align.py speech_region,
+    #   frames this many dB above the noise floor); 0: the whole utterance
 
     @classmethod
     def load(cls, path) -> "TTSConfig":

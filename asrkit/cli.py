@@ -437,6 +437,7 @@ def synth(
 
     Each voice is one speaker. Every voice is checked to be installed before any audio is written.
     """
+    from asrkit.data.datadir import read_dict
     from asrkit.tts.synth import (
         Jitter,
         read_texts,
@@ -451,7 +452,7 @@ def synth(
     if job:
         typer.echo(f"synth: job {job} of {nj}: synthesized {done} new utterances (audio already there is kept)")
     else:  # after jobs, the jobs made the audio: say what the data dir holds, not only this run's share
-        total = sum(1 for _ in open(out_dir / "wav.scp", encoding="utf-8"))
+        total = len(read_dict(out_dir / "wav.scp"))
         typer.echo(f"synth: {out_dir}: {total} utterances ({done} synthesized by this run, the rest already there)")
 
 

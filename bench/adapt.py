@@ -57,7 +57,7 @@ def recipe_copy(seed: int) -> Path:
     recipe = OUT / f"seed{seed}"
     if not recipe.exists():
         shutil.copytree(RECIPE, recipe, symlinks=False, ignore=RECIPE_OUTPUTS)
-        set_seed(recipe, seed)
+    set_seed(recipe, seed)  # every time: a run killed right after the copy must not train with the recipe's seed
     return recipe
 
 
@@ -84,12 +84,21 @@ def train_lm(recipe: Path, lm_weight: float):
     if not (recipe / LM_EXP / "valid.loss.ave.pth").exists():
         print(f"# {time.strftime('%H:%M:%S')} {recipe.name}: asrkit lm train (log: {recipe}/logs/lm.log)", flush=True)
         with open(recipe / "logs" / "lm.log", "w") as log:
-            subprocess.run([sys.executable, "-m", "asrkit.cli", "lm", "train", "--plain", "--config", "conf/lm.yaml",
-                            "data/local/target.txt", "data/token_list/char", LM_EXP], cwd=recipe, check=True,
-                           stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": python_path()})
+            result = subprocess.run([sys.executable, "-m", "asrkit.cli", "lm", "train", "--plain", "--config",
+                                     "conf/lm.yaml", "data/local/target.txt", "data/token_list/char", LM_EXP],
+                                    cwd=recipe, stdout=log, stderr=subprocess.STDOUT,
+                                    env={**os.environ, "PYTHONPATH": python_path()})
+        if result.returncode:
+            raise SystemExit(f"adapt.py: {recipe}: asrkit lm train failed; see {recipe}/logs/lm.log")
     for name in DECODINGS.values():
         text = (recipe / "conf" / f"{name}.yaml").read_text()
-        write_file(recipe / "conf" / f"{name}_lm.yaml", f"{text}lm: {LM_EXP}\nlm_weight: {lm_weight}\n")
+        write_file(recipe / "conf" / f"{name}{lm_suffix(lm_weight)}.yaml",
+                   f"{text}lm: {LM_EXP}\nlm_weight: {lm_weight}\n")
+
+
+def lm_suffix(lm_weight: float) -> str:
+    """The LM decodings' config and decode-dir suffix: the weight is in the name, so another weight decodes anew."""
+    return f"_lm{lm_weight:g}"
 
 
 def adapted_exp(recipe: Path, method: str) -> Path:
@@ -108,22 +117,24 @@ def run_seed(seed: int, lm_weight: float) -> Path:
         asr_sh(recipe, "synth", "--stage", "2", "--stop_stage", "4")
     decode(recipe, base, list(DECODINGS.values()), "base", "--adapt_config", "")
     train_lm(recipe, lm_weight)
-    decode(recipe, base, [f"{d}_lm" for d in DECODINGS.values()], "lm", "--adapt_config", "")
+    decode(recipe, base, [f"{d}{lm_suffix(lm_weight)}" for d in DECODINGS.values()], "lm", "--adapt_config", "")
     for method in METHODS:
         exp = adapted_exp(recipe, method)
         if not (exp / "summary.json").exists():
             start = time.time()
             asr_sh(recipe, f"adapt_{method}", "--stage", "7", "--stop_stage", "7", "--adapt_method", method)
             write_file(exp / "bench_adapt_time.json", json.dumps({"seconds": time.time() - start}) + "\n")
-        decodings = list(DECODINGS.values()) + ([f"{d}_lm" for d in DECODINGS.values()] if method == "tle+tts" else [])
+        decodings = list(DECODINGS.values()) + \
+            ([f"{d}{lm_suffix(lm_weight)}" for d in DECODINGS.values()] if method == "tle+tts" else [])
         decode(recipe, exp, decodings, f"adapted_{method}", "--adapt_method", method)
     return recipe
 
 
-def seed_figures(recipe: Path) -> dict:
+def seed_figures(recipe: Path, lm_weight: float) -> dict:
     """WER of every arm x decoding x test set, adaptation times, source dev WER before and after, the TLE's summary."""
     base = recipe / "exp" / "asr_train"
-    where = {"base": (base, ""), "lm": (base, "_lm"), "tle+tts+lm": (adapted_exp(recipe, "tle+tts"), "_lm"),
+    lm = lm_suffix(lm_weight)
+    where = {"base": (base, ""), "lm": (base, lm), "tle+tts+lm": (adapted_exp(recipe, "tle+tts"), lm),
              **{m: (adapted_exp(recipe, m), "") for m in METHODS}}
     wer = {arm: {col: {s: read_json(decode_dir(exp, f"{name}{lm}", s) / "score_wer" / "summary.json")["wer"]
                        for s in (TARGET, SOURCE)} for col, name in DECODINGS.items()}
@@ -198,7 +209,7 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="training seeds (default 0 1 2)")
     parser.add_argument("--lm-weight", type=float, default=0.3, help="shallow-fusion weight of the target LM")
     args = parser.parse_args()
-    runs = {f"seed{seed}": seed_figures(run_seed(seed, args.lm_weight)) for seed in args.seeds}
+    runs = {f"seed{seed}": seed_figures(run_seed(seed, args.lm_weight), args.lm_weight) for seed in args.seeds}
     write_report(runs, args)
     print((RESULTS / "adapt_grid.md").read_text(), flush=True)
 

@@ -70,10 +70,12 @@ SPECS = {
 
 
 def recipe_digest(corpus: str) -> str:
-    """What the data stages read from the recipe (conf/ and local/, links followed): a changed voice list or data
-    script makes the data stale."""
+    """What the data stages read from the recipe (local/ and conf/ but the training and decoding configs, links
+    followed): a changed voice list or data script makes the data stale; a changed train.yaml does not."""
     source, digest = REPO / "egs" / corpus / "asr1", hashlib.sha256()
     for path in sorted(p for folder in ("conf", "local") for p in (source / folder).rglob("*") if p.is_file()):
+        if path.parent.name == "conf" and path.name.startswith(("train", "decode", "lm")):
+            continue
         digest.update(f"{path.relative_to(source)}\0".encode() + path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -84,10 +86,11 @@ def prepare_data(corpus: str, name: str, spec: Spec, extra_opts: str) -> tuple[P
     done = recipe / DATA_DONE
     if done.exists():
         record = read_json(done)
-        if (record["data_opts"], record.get("recipe")) != (data_opts, digest):
+        made_with = record.get("recipe", "not recorded (an older marker)")
+        if (record["data_opts"], made_with) != (data_opts, digest):
             raise SystemExit(f"decred.py: {recipe}/data was made with --local_data_opts '{record['data_opts']}' and "
-                             f"recipe files {record.get('recipe')}, not '{data_opts}' and {digest} (egs/{corpus}/asr1 "
-                             f"conf/ and local/): remove {recipe} to remake it")
+                             f"recipe files {made_with}, not '{data_opts}' and {digest} (egs/{corpus}/asr1 local/ "
+                             f"and conf/ but its training and decoding configs): remove {recipe} to remake it")
         return recipe, record["sets"]
     if not recipe.exists():
         shutil.copytree(REPO / "egs" / corpus / "asr1", recipe, symlinks=False, ignore=RECIPE_OUTPUTS)

@@ -122,13 +122,9 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ] && [ -n "${adapt_config}" ]; th
   log "Stage 7: adaptation of ${asr_exp} by ${adapt_method}: ${adapt_exp}"
   adapt_inputs=()
   if [[ ${adapt_method} == tle* ]]; then
-    if [ -f "${tle_exp}/summary.json" ]; then  # trained by an earlier arm (tle, tle+tts share it)
-      log "Stage 7: ${tle_exp} is trained (summary.json): reused; remove it to retrain"
-    else
-      mkdir -p "${tle_exp}"
-      ${cuda_cmd} --gpu ${ngpu} "${tle_exp}/tle_train.out" asrkit adapt tle-train --config "${tle_config}" \
-        --cache-dir "${cache_dir}/source" --resume "${asr_exp}" "data/${train_set}" "${tle_exp}"
-    fi
+    mkdir -p "${tle_exp}"
+    ${cuda_cmd} --gpu ${ngpu} "${tle_exp}/tle_train.out" asrkit adapt tle-train --config "${tle_config}" \
+      --cache-dir "${cache_dir}/source" --resume "${asr_exp}" "data/${train_set}" "${tle_exp}"
     adapt_inputs+=(--text "${adapt_text}" --tle "${tle_exp}")
   fi
   [[ ${adapt_method} != *tts ]] || adapt_inputs+=(--synth-data "data/${adapt_synth_set}")

@@ -10,7 +10,8 @@ of an utterance sum exactly to its mel frame count.
 With trim_db > 0 only the speech region (speech_region: an energy detector) is aligned, and what lies outside it is
 added to the leading and trailing silence. A recognizer trained long on utterances of one fixed shape (GRID: ~0.8 s
 of silence, six words, ~1 s of silence) learns to emit the words at fixed positions spread over the whole input, not
-where they are spoken: its alignment of the whole utterance starts the first word at frame 0 (egs/grid/tts1/README.md).
+where they are spoken: its alignment of the whole utterance starts the first word at frame 0 (egs/grid/tts1/README.md,
+"Word boundaries").
 
 OUT/durations holds `uttid d1 d2 ...` (one duration per TTS token); OUT is also a token dir (tokens.txt, token_type),
 the aligner's, which the TTS model takes over as its input vocabulary.
@@ -82,7 +83,7 @@ def align_data_dir(data_dir: Path, asr_exp: Path, out_dir: Path, tts_config: TTS
     features = fbank_config(asr_exp)
     data = load_data_dir(data_dir)
     text = read_dict(Path(data_dir) / "text")
-    durations, skipped = {}, []
+    durations, skipped, untrimmed = {}, [], []
     audio = iter_utterance_audio(data, features.fs)
     for utt, samples in progress_bar(audio, total=len(data.utt_ids), description="align"):
         targets = tokenizer.encode(text[utt])
@@ -90,6 +91,7 @@ def align_data_dir(data_dir: Path, asr_exp: Path, out_dir: Path, tts_config: TTS
         log_probs = _ctc_log_probs(model, samples[region[0]:region[1]], features)
         if region != (0, len(samples)) and not ctc_can_emit(targets, log_probs.size(0)):
             region = (0, len(samples))  # a region cut too short for the text: align the whole utterance
+            untrimmed.append(utt)
             log_probs = _ctc_log_probs(model, samples, features)
         if not ctc_can_emit(targets, log_probs.size(0)):
             if skip_unfit:
@@ -99,6 +101,9 @@ def align_data_dir(data_dir: Path, asr_exp: Path, out_dir: Path, tts_config: TTS
                                f"frames")
         spans = [(span.start, span.end) for span in ctc_spans(log_probs, targets)]
         durations[utt] = _durations(spans, log_probs.size(0), (*region, len(samples)), features.fs, tts_config)
+    if untrimmed:
+        log.warning(f"align: {len(untrimmed)} speech region(s) too short for their text; those utterances were aligned "
+                    f"whole, e.g. '{untrimmed[0]}'")
     if skipped:
         log.warning(f"align: {len(skipped)} utterance(s) do not fit in their encoder frames and are left out, "
                     f"e.g. '{skipped[0]}'")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Twister self-refinement (asrkit refine) of the general English model of egs/lj_synth towards GRID speaker s1.
 #   1. data: ../asr1/local/data.sh (900 train = the unlabeled set, 50 dev, 50 test), target grammar sentences
-#   2. the seed: ../../lj_synth/asr1 with char tokens (trained if absent: hours on 2 cores)
+#   2. the seed: ../../lj_synth/asr1's char model (its run.sh when absent: about an hour and a half on 2 cores)
 #   10-12. bin/refine.sh: asrkit refine per arm and seed, test WER of every round and pseudo-label precision
 #      against the hidden labels, exp/refine/table.md and wer_by_round.png
 set -euo pipefail
@@ -27,8 +27,8 @@ if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
 fi
 
 if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ] && [ ! -f "${seed_exp}/valid.acc.ave.pth" ]; then
-  log "Stage 2: ${seed_exp} is absent: training lj_synth with char tokens"
-  ../../lj_synth/asr1/run.sh --token_type char --asr_tag train_char
+  log "Stage 2: ${seed_exp} is absent: running ../../lj_synth/asr1/run.sh"
+  ../../lj_synth/asr1/run.sh
 fi
 
 refine.sh --stage $((stage > 10 ? stage : 10)) --stop_stage ${stop_stage} --refine_config conf/refine.yaml \

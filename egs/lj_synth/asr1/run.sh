@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A general English recognizer from engine voices: LJSpeech sentences spoken by 27 TTS voices, BPE tokens. Tested on
+# A general English recognizer from engine voices: LJSpeech sentences spoken by 27 TTS voices, char tokens. Tested on
 # held-out sentences by held-out voices, and, when db.sh finds them, on real speakers reading LJSpeech sentences
 # (test_lj_read) and on GRID commands by the held-out voices (test_grid, out of domain). Its exp dir is the
 # pretrained model the adaptation recipes start from.
@@ -14,6 +14,6 @@ test_sets="test_heldout"
 
 asr.sh \
   --train_set train --valid_set dev --test_sets "${test_sets}" \
-  --token_type bpe --vocab_size 300 \
+  --token_type char \
   --asr_config conf/train.yaml --decode_config conf/decode.yaml \
   "$@"

@@ -212,7 +212,7 @@ def decode(
                                  "--nj", param_hint="--nj")
     decode_config = load_decode_config(config) if config else DecodeConfig()
     target = out_dir / "logdir" / f"output.{job}" if job else out_dir
-    results = decode_data_dir(exp_dir, data_dir, decode_config, model, nj=nj if job else 1, job=job or 1)
+    results = decode_data_dir(exp_dir, data_dir, decode_config, model, nj=nj, job=job or 1)  # nj is 1 without job
     write_decode_dir(results, target, decode_config.nbest)
     typer.echo(f"decode: wrote {target}/text")
 

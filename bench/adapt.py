@@ -30,14 +30,13 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
-from recipes import RECIPE_OUTPUTS, python_path, read_json, run_recipe, set_seed, spread, write_file  # noqa: E402
+from recipes import RECIPE_OUTPUTS, read_json, run_logged, run_recipe, set_seed, spread, write_file  # noqa: E402
 
 OUT = REPO / "bench" / "out" / "adapt" / "grid"
 RESULTS = REPO / "bench" / "results"
@@ -80,16 +79,10 @@ def decode(recipe: Path, exp: Path, decodings: list[str], log_name: str, *args: 
 
 
 def train_lm(recipe: Path, lm_weight: float):
-    """The target-text LM and the recipe's decode configs with it fused (conf/<decode>_lm.yaml)."""
+    """The target-text LM and the recipe's decode configs with it fused (conf/<decode>_lm<weight>.yaml)."""
     if not (recipe / LM_EXP / "valid.loss.ave.pth").exists():
-        print(f"# {time.strftime('%H:%M:%S')} {recipe.name}: asrkit lm train (log: {recipe}/logs/lm.log)", flush=True)
-        with open(recipe / "logs" / "lm.log", "w") as log:
-            result = subprocess.run([sys.executable, "-m", "asrkit.cli", "lm", "train", "--plain", "--config",
-                                     "conf/lm.yaml", "data/local/target.txt", "data/token_list/char", LM_EXP],
-                                    cwd=recipe, stdout=log, stderr=subprocess.STDOUT,
-                                    env={**os.environ, "PYTHONPATH": python_path()})
-        if result.returncode:
-            raise SystemExit(f"adapt.py: {recipe}: asrkit lm train failed; see {recipe}/logs/lm.log")
+        run_logged(recipe, "lm", sys.executable, "-m", "asrkit.cli", "lm", "train", "--plain", "--config",
+                   "conf/lm.yaml", "data/local/target.txt", "data/token_list/char", LM_EXP)
     for name in DECODINGS.values():
         text = (recipe / "conf" / f"{name}.yaml").read_text()
         write_file(recipe / "conf" / f"{name}{lm_suffix(lm_weight)}.yaml",

@@ -23,6 +23,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # this checkout's asrkit, whatever the venv's editable install points at
+from asrkit.fileio import atomic_write  # noqa: E402
+
 # What a run leaves in a recipe dir: never copied, so a copy starts from scratch.
 RECIPE_OUTPUTS = shutil.ignore_patterns("data", "exp", "fbank", "downloads", "RESULTS.md")
 OUT = REPO / "bench" / "out"
@@ -34,24 +37,26 @@ def python_path() -> str:
     return os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
 
 
-def run_recipe(recipe: Path, log_name: str, *args: str):
-    """The recipe's run.sh with `args`, this checkout's asrkit first on the path; output to recipe/logs/<log_name>.
+def run_logged(recipe: Path, log_name: str, *command: str):
+    """`command` in the recipe dir, this checkout's asrkit first on the path; output to recipe/logs/<log_name>.log.
     A failure stops the calling script, naming the log."""
     env = {**os.environ, "ASRKIT_ROOT": str(REPO), "PYTHONPATH": python_path()}
     (recipe / "logs").mkdir(exist_ok=True)
     log_file = recipe / "logs" / f"{log_name}.log"
-    print(f"# {time.strftime('%H:%M:%S')} {recipe.name}: run.sh {' '.join(args)}  (log: {log_file})", flush=True)
+    print(f"# {time.strftime('%H:%M:%S')} {recipe.name}: {' '.join(command)}  (log: {log_file})", flush=True)
     with open(log_file, "w") as log:
-        result = subprocess.run(["./run.sh", *args], cwd=recipe, env=env, stdout=log, stderr=subprocess.STDOUT)
+        result = subprocess.run(command, cwd=recipe, env=env, stdout=log, stderr=subprocess.STDOUT)
     if result.returncode:
-        raise SystemExit(f"{Path(sys.argv[0]).name}: {recipe}: run.sh {' '.join(args)} failed; see {log_file}")
+        raise SystemExit(f"{Path(sys.argv[0]).name}: {recipe}: {' '.join(command)} failed; see {log_file}")
+
+
+def run_recipe(recipe: Path, log_name: str, *args: str):
+    """The recipe's run.sh with `args` (run_logged)."""
+    run_logged(recipe, log_name, "./run.sh", *args)
 
 
 def write_file(path: Path, text: str):
     """Whole or not at all: a killed run never leaves a half-written marker, config or table."""
-    sys.path.insert(0, str(REPO))
-    from asrkit.fileio import atomic_write
-
     with atomic_write(path) as f:
         f.write(text)
 

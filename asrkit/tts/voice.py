@@ -33,8 +33,9 @@ class ModelVoice(Voice):
         try:
             read_config(Path(exp_dir), "tts")  # a tts exp dir at all, before its model file is looked for
             stat = model_path(Path(exp_dir), "tts", model_file).stat()
-            self.model, self.tokenizer, config = _load(Path(exp_dir), model_file, (stat.st_mtime_ns, stat.st_size))
-            self.version = f"{stat.st_mtime_ns}:{stat.st_size}"  # a retrained model makes new audio (synth.py)
+            version = (stat.st_mtime_ns, stat.st_size)
+            self.model, self.tokenizer, config = _load(Path(exp_dir), model_file, version)
+            self.version = "%d:%d" % version  # a retrained model makes new audio (synth.py)
         except AsrkitError as error:
             raise VoiceError(f"voice {self.spec}: {error}") from None
         self.sid = self._speaker_index(Path(exp_dir), speaker, config.speakers)

@@ -151,3 +151,20 @@ def test_short_utterances_of_a_speaker_are_concatenated(tmp_path):
     joined = soundfile.info(read_dict(tmp_path / "dst" / "wav.scp")["george_0_00+2"])
     parts = [soundfile.info(str(r.path)).frames for r in recordings if r.speaker == "george" and r.digit < 2]
     assert joined.frames == sum(parts) + 800 and validate_data_dir(tmp_path / "dst") == []
+
+
+def test_a_refine_run_resumed_under_another_config_is_refused_naming_the_changed_values(refined):
+    from asrkit.errors import ConfigError
+    from asrkit.refine.config import RefineConfig
+    from asrkit.refine.rounds import check_same_config
+
+    root = refined["root"]
+    config = RefineConfig.load(root / "refine.yaml")
+    config.rounds = 3  # more rounds: allowed, they are added
+    check_same_config(config, root / "refine.yaml", root / "exp")
+    config.finetune.lr = 0.01
+    tts = yaml.safe_load((root / "tts.yaml").read_text()) | {"max_epoch": 3}
+    (root / "tts_changed.yaml").write_text(yaml.safe_dump(tts))
+    config.tts_config = str(root / "tts_changed.yaml")
+    with pytest.raises(ConfigError, match=r"finetune\.lr, tts_config, tts_config_values\.max_epoch \("):
+        check_same_config(config, root / "refine.yaml", root / "exp")

@@ -3,7 +3,9 @@
 OUT/round{r}/{labels,tts,synth,finetune,summary}/ hold the stages of round r (their modules say what each holds).
 A stage that finished has STAGE/done.json (`output`: the path it produced, `seconds`: its wall time), written last:
 a re-run skips it and reuses its output, so a round killed mid-way resumes at the stage it was in (the TTS and ASR
-trainers resume from their checkpoints) and keeps the labels it had. Round r starts from round r-1's fine-tuned model
+trainers resume from their checkpoints) and keeps the labels it had. OUT/config.json holds the config OUT was made
+with (and the TTS YAML it names): a re-run with other values is refused, since it would reuse stages made under the
+old ones; only `rounds` may change (raising it adds rounds). Round r starts from round r-1's fine-tuned model
 (round 1 from seed_exp). Arms without synthetic data skip tts and synth; arms without real speech leave it out of the mix.
 """
 
@@ -11,13 +13,18 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
+import yaml
+
+from asrkit.errors import ConfigError
 from asrkit.fileio import atomic_write
 from asrkit.refine.config import RefineConfig
 
 log = logging.getLogger("asrkit.refine")
 DONE = "done.json"
+SNAPSHOT = "config.json"
 
 
 def run_stage(stage_dir: Path, work: Callable[[Path], Path], seconds: dict[str, float]) -> Path:
@@ -58,7 +65,36 @@ def run_round(config: RefineConfig, current: Path, round_dir: Path) -> Path:
 def run_refine(config_file: Path, out_dir: Path) -> Path:
     """Every round of the config; returns OUT/summary.tsv."""
     config = RefineConfig.load(config_file)
+    check_same_config(config, Path(config_file), Path(out_dir))
     current = Path(config.seed_exp)
     for r in range(1, config.rounds + 1):
         current = run_round(config, current, Path(out_dir) / f"round{r}")
     return Path(out_dir) / "summary.tsv"
+
+
+def check_same_config(config: RefineConfig, config_file: Path, out_dir: Path):
+    """Refuse to resume OUT under values other than those it was made with (module docstring); record them first."""
+    values = asdict(config)
+    if config.synthetic:
+        values["tts_config_values"] = yaml.safe_load(Path(config.tts_config).read_text(encoding="utf-8")) or {}
+    values = json.loads(json.dumps(values))  # tuples and lists compare alike once both went through JSON
+    snapshot = out_dir / SNAPSHOT
+    if snapshot.is_file():
+        old, new = _flat(json.loads(snapshot.read_text(encoding="utf-8"))), _flat(values)
+        changed = [key for key in sorted(old.keys() | new.keys()) if key != "rounds" and old.get(key) != new.get(key)]
+        if changed:
+            raise ConfigError(f"{config_file}: {out_dir} was made with other values of {', '.join(changed)} "
+                              f"({snapshot}); give another --out-dir or remove it")
+    with atomic_write(snapshot) as f:
+        json.dump(values, f, indent=1)
+
+
+def _flat(values: dict, prefix: str = "") -> dict:
+    """{"a": {"b": 1}} -> {"a.b": 1}: the keys a changed value is named by."""
+    flat = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat

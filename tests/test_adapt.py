@@ -176,3 +176,21 @@ def test_without_save_frozen_the_adapted_model_file_holds_only_the_decoder_and_l
     for key, tensor in model.state_dict().items():
         expected = saved.get(key, base[key])
         assert torch.equal(tensor, expected), key
+
+
+def test_tle_train_resumed_after_it_finished_reuses_its_summary_unless_the_config_changed(grid, tmp_path):
+    import shutil
+
+    tle = tmp_path / "tle"
+    shutil.copytree(grid["tle"], tle)
+    summary = tle / "summary.json"
+    before = summary.stat().st_mtime_ns
+    train = ["adapt", "tle-train", grid["base"], grid["train"], tle, "--cache-dir", grid["root"] / "cache" / "source",
+             "--resume", "--config"]
+    invoke(*train, grid["root"] / "tle.yaml")
+    assert summary.stat().st_mtime_ns == before
+    assert "summary.json reused" in (tle / "train.log").read_text()
+    (tmp_path / "tle9.yaml").write_text(yaml.safe_dump({**TINY_TLE, "max_epoch": 9}))
+    invoke(*train, tmp_path / "tle9.yaml")
+    assert summary.stat().st_mtime_ns != before
+    assert torch.load(tle / "checkpoint.pth", weights_only=False)["epoch"] == 9

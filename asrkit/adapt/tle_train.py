@@ -13,6 +13,7 @@ on them. OUT is a `kind: tle` exp dir:
                        model's relative error (mean, max, share within 10 %), and the CER and WER of the ASR exp's
                        *unadapted* decoder (beam search by `decode`, CTC weight 0) reading the TLE's latents
                        (posterior mean, predicted T) and, for reference, reading the real encoder outputs
+With resume, a finished run (summary.json) with the same config and inputs is returned as it is, not measured again.
 """
 
 import json
@@ -108,8 +109,13 @@ def train_tle(asr_exp: Path, data_dir: Path, out_dir: Path, config_file: Path, c
     inputs = {"asr_exp": str(asr_exp.resolve()), "data": str(Path(data_dir).resolve()),
               "cache": str(cache_dir.resolve()), "encoder_key": encoder_key(asr_exp, model_path(asr_exp, "asr")),
               "out_size": asr.encoder.output_size()}
+    resolved = {**config.__dict__, "inputs": inputs}
+    if resume and finished(out_dir, resolved):
+        log.info(f"{out_dir}: trained and measured earlier with this config and encoder; summary.json reused")
+        return json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
+    (out_dir / "summary.json").unlink(missing_ok=True)  # from here on the run is measured anew
     with atomic_write(out_dir / "config.yaml") as f:
-        yaml.safe_dump({**config.__dict__, "inputs": inputs}, f, sort_keys=False)
+        yaml.safe_dump(resolved, f, sort_keys=False)
     seed_everything(config.seed)
     model = TLE(from_mapping(TLEConfig, config.model, "model", "TLE"), tokenizer.vocab_size, inputs["out_size"])
     model.log_rate.fill_(sum(math.log(data.num_frames[u] / max(len(data.targets[u]), 1)) for u in train_utts)
@@ -132,6 +138,14 @@ def train_tle(asr_exp: Path, data_dir: Path, out_dir: Path, config_file: Path, c
 
 
 @torch.no_grad()
+def finished(out_dir: Path, resolved: dict) -> bool:
+    """Does OUT hold a summary of a run with exactly this config and these inputs (the encoder's key among them)?
+    A run that changed either removed the summary when it started."""
+    config_file = out_dir / "config.yaml"
+    return ((out_dir / "summary.json").is_file() and config_file.is_file()
+            and yaml.safe_load(config_file.read_text(encoding="utf-8")) == json.loads(json.dumps(resolved)))
+
+
 def measure_tle(tle_exp: Path, asr, data: FeatureSet, utts: list[str], decode: DecodeConfig) -> dict:
     """The summary.json figures (module docstring) of TLE_EXP's averaged model on `utts` of `data`."""
     tle, tokenizer, _ = load_tle(tle_exp)

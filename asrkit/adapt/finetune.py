@@ -47,6 +47,7 @@ from asrkit.lm.text import read_sentences, training_ids
 from asrkit.train.cache import encoder_key
 from asrkit.train.distributed import Distributed
 from asrkit.train.loop import set_up_logging, train_loop
+from asrkit.train.options import LoopOptions
 
 log = logging.getLogger("asrkit.train")
 METHODS = {"tts": ("source", "tts"), "tle": ("source", "tle"), "tle+tts": ("source", "tle", "tts")}
@@ -55,25 +56,19 @@ METHODS = {"tts": ("source", "tts"), "tle": ("source", "tle"), "tle+tts": ("sour
 EXP_FILES = ("cmvn.npz", "fbank.yaml", "roi.yaml")
 
 
-@dataclass
-class AdaptConfig:
+@dataclass(kw_only=True)
+class AdaptConfig(LoopOptions):
     kind: str = "asr"  # the adapted exp dir is an ordinary asr exp dir
-    seed: int = 0  # seeds every epoch's draws of utterances, sentences and latents (with the epoch)
     steps: int = 500  # optimizer steps at most
     valid_every: int = 50  # steps per loop epoch: the decoder's loss and accuracy on the source dev set after each
-    patience: int = 3  # epochs without a better dev accuracy before stopping early (0: run every step)
+    patience: int = 3
     batch_size: int = 16  # utterances per step, shared out between the method's arms by `mix`
     mix: dict = field(default_factory=lambda: {"source": 1.0, "tle": 1.0, "tts": 1.0})  # arm shares of a batch
-    lr: float = 0.0001  # Adam's peak learning rate, reached at the end of the warm-up
-    weight_decay: float = 0.0  # Adam's L2 weight decay
-    warmup_steps: int = 25  # optimizer steps of the linear warm-up (then decay as step^-0.5)
-    grad_clip: float = 5.0  # cap on the global L2 norm of the gradients of each step
-    amp: str = "none"  # mixed precision: bf16 (CPU or CUDA), fp16 (CUDA, with a gradient scaler) or none (fp32)
-    accum_grad: int = 1  # batches whose gradients add up to one optimizer step (each loss divided by it)
-    keep_nbest: int = 1  # epochs (best by source dev accuracy) averaged into valid.acc.ave.pth; 1: the best one
+    lr: float = 0.0001
+    warmup_steps: int = 25
+    keep_nbest: int = 1  # by source dev accuracy; 1: the best epoch alone
     freeze_param: list = field(default_factory=lambda: ["encoder", "ctc"])  # left bit-identical to the base's
     init_param: list = field(default_factory=list)  # filled in: BASE_EXP (everything starts from the base model)
-    save_frozen: bool = True  # false: checkpoints and the model file hold only the trained tensors
     decode: dict = field(default_factory=lambda: {"beam_size": 4})  # DecodeConfig of the summary's dev WER
     model: dict = field(default_factory=dict)  # filled in: the base's model section
     inputs: dict = field(default_factory=dict)  # filled in: base, method, text, tle, data dirs, caches

@@ -40,29 +40,21 @@ from asrkit.fileio import atomic_write
 from asrkit.train.cache import cache_encoder, encoder_key, load_cache
 from asrkit.train.distributed import Distributed
 from asrkit.train.loop import seed_everything, set_up_logging, train_loop
+from asrkit.train.options import LoopOptions
 from asrkit.train.params import load_training_config
 
 log = logging.getLogger("asrkit.train")
 
 
-@dataclass
-class TLETrainConfig:
+@dataclass(kw_only=True)
+class TLETrainConfig(LoopOptions):
     model: dict = field(default_factory=dict)  # TLEConfig (asrkit/adapt/tle.py): sizes, recon, beta, free bits
     kind: str = "tle"  # what the exp dir holds, for the exp-dir loader (asrkit/expdir.py)
-    seed: int = 0  # seeds initialisation, the held-out draw, and with the epoch each epoch's order and sampling
     max_epoch: int = 30  # epochs over the training utterances
     batch_frames: int = 4000  # cap on padded encoder-output frames per batch (longest x batch size)
     heldout: int = 20  # utterances of DATA held out of training: validation and the summary's measurements
-    lr: float = 0.001  # Adam's peak learning rate, reached at the end of the warm-up
-    weight_decay: float = 0.0  # Adam's L2 weight decay
-    warmup_steps: int = 100  # optimizer steps of the linear warm-up (then decay as step^-0.5)
-    grad_clip: float = 5.0  # cap on the global L2 norm of the gradients of each step
-    amp: str = "none"  # mixed precision: bf16 (CPU or CUDA), fp16 (CUDA, with a gradient scaler) or none (fp32)
-    accum_grad: int = 1  # batches whose gradients add up to one optimizer step (each loss divided by it)
-    keep_nbest: int = 3  # epochs (best by valid reconstruction loss) whose snapshots are averaged
-    freeze_param: list = field(default_factory=list)  # parameter-name prefixes left untrained (train/params.py)
-    init_param: list = field(default_factory=list)  # "src_file:src_key:dst_key:exclude_keys" entries to start from
-    save_frozen: bool = True  # false: checkpoints hold only trainable tensors, the frozen ones come from init_param
+    lr: float = 0.001
+    warmup_steps: int = 100
     decode: dict = field(default_factory=lambda: {"beam_size": 4})  # DecodeConfig of the summary's decoding of
     #   latents (its ctc_weight is set to 0: the TLE is for the attention decoder, which reads latents without CTC)
     inputs: dict = field(default_factory=dict)  # filled in the exp dir's copy: where the model and data came from

@@ -24,28 +24,21 @@ from asrkit.expdir import build_asr, feature_kind
 from asrkit.fileio import atomic_write, copy_file
 from asrkit.train.distributed import Distributed
 from asrkit.train.loop import seed_everything, set_up_logging, train_loop
+from asrkit.train.options import LoopOptions
 from asrkit.train.params import load_training_config
 
 log = logging.getLogger("asrkit.train")
 
 
-@dataclass
-class TrainConfig:
+@dataclass(kw_only=True)
+class TrainConfig(LoopOptions):
     model: dict  # ModelConfig (asrkit/asr/model.py): input_size, encoder, decoder, ctc_weight, specaug, decred
     kind: str = "asr"  # what the exp dir holds, for the exp-dir loader (asrkit/expdir.py)
-    seed: int = 0  # seeds model initialisation, and with the epoch number each epoch's batch order and dropout
     max_epoch: int = 20  # epochs to train (a resumed run continues up to it)
     batch_frames: int = 20000  # cap on padded input frames per batch (longest utterance x batch size)
-    lr: float = 0.002  # Adam's peak learning rate, reached at the end of the warm-up
-    weight_decay: float = 1e-6  # Adam's L2 weight decay
-    warmup_steps: int = 500  # optimizer steps of espnet2's WarmupLR linear warm-up (then decay as step^-0.5)
-    grad_clip: float = 5.0  # cap on the global L2 norm of the gradients of each step
-    amp: str = "none"  # mixed precision: bf16 (CPU or CUDA), fp16 (CUDA, with a gradient scaler) or none (fp32)
-    accum_grad: int = 1  # batches whose gradients add up to one optimizer step (each loss divided by it)
-    keep_nbest: int = 5  # epochs (best by valid accuracy) whose snapshots are kept and averaged
-    freeze_param: list = field(default_factory=list)  # parameter-name prefixes left untrained (asrkit/train/params.py)
-    init_param: list = field(default_factory=list)  # "src_file:src_key:dst_key:exclude_keys" entries to start from
-    save_frozen: bool = True  # false: checkpoints hold only trainable tensors, the frozen ones come from init_param
+    weight_decay: float = 1e-6
+    warmup_steps: int = 500
+    keep_nbest: int = 5  # by valid accuracy
     inputs: dict = field(default_factory=dict)  # filled in the exp dir's copy: where the data came from
 
     @classmethod

@@ -34,31 +34,24 @@ from asrkit.fileio import atomic_write
 from asrkit.train.cache import load_cache_covering
 from asrkit.train.distributed import Distributed
 from asrkit.train.loop import seed_everything, set_up_logging, train_loop
+from asrkit.train.options import LoopOptions
 from asrkit.train.params import load_training_config
 
 log = logging.getLogger("asrkit.train")
 CLEAN = "clean"  # the noise copy validation reads
 
 
-@dataclass
-class AVSRTrainConfig:
+@dataclass(kw_only=True)
+class AVSRTrainConfig(LoopOptions):
     model: dict  # ModelConfig (asrkit/avsr/model.py) without audio_dim/video_dim (read off the caches)
     llm: dict = field(default_factory=dict)  # LLMConfig (asrkit/avsr/llm.py): path, num_layers, dtype
     task_weights: dict = field(default_factory=lambda: {"asr": 1.0, "vsr": 1.5, "avsr": 1.0})  # loss weight per task
     kind: str = "avsr"  # what the exp dir holds, for the exp-dir loader (asrkit/expdir.py)
-    seed: int = 0  # seeds initialisation, and with the epoch each epoch's batch order, rates and noise copies
     max_epoch: int = 10  # epochs to train
     batch_frames: int = 600  # cap on padded audio-cache frames per batch (longest utterance x batch size)
-    lr: float = 0.001  # Adam's peak learning rate
-    weight_decay: float = 0.0  # Adam's L2 weight decay
-    warmup_steps: int = 200  # WarmupLR warm-up steps
-    grad_clip: float = 1.0  # cap on the global gradient norm per step
-    keep_nbest: int = 3  # epochs (best by valid accuracy) averaged into valid.acc.ave.pth
-    freeze_param: list = field(default_factory=list)  # prefixes of trained tensors to leave untrained (rarely)
-    init_param: list = field(default_factory=list)  # "src:src_key:dst_key:excludes" (e.g. projectors of a run)
-    save_frozen: bool = False  # the LLM is never saved; false keeps freeze_param'd tensors out of model files too
-    amp: str = "none"  # mixed precision of each step (the loop's): bf16 (CPU or CUDA), fp16 (CUDA) or none (fp32)
-    accum_grad: int = 1  # batches whose gradients add up to one optimizer step
+    lr: float = 0.001
+    grad_clip: float = 1.0
+    save_frozen: bool = False  # the LLM is never saved; nor are freeze_param'd tensors
     llm_key: str = ""  # filled in the exp dir's copy: sha256 of the LLM's files
     inputs: dict = field(default_factory=dict)  # filled in the exp dir's copy: where the data came from
 

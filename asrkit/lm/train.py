@@ -21,30 +21,20 @@ from asrkit.lm.model import LanguageModel
 from asrkit.lm.text import read_sentences, training_ids
 from asrkit.train.distributed import Distributed
 from asrkit.train.loop import seed_everything, set_up_logging, train_loop
+from asrkit.train.options import LoopOptions
 from asrkit.train.params import load_training_config
 
 log = logging.getLogger("asrkit.lm")
 
 
-@dataclass
-class LMTrainConfig:
+@dataclass(kw_only=True)
+class LMTrainConfig(LoopOptions):
     lm: str = "seq_rnn"  # espnet2 LM class (ESPnet's `lm:`): seq_rnn (SequentialRNNLM) or transformer (TransformerLM)
     lm_conf: dict = field(default_factory=dict)  # that class's arguments, e.g. seq_rnn: unit, nlayers, rnn_type
     kind: str = "lm"  # what the exp dir holds, for the exp-dir loader (asrkit/expdir.py)
-    seed: int = 0  # seeds model initialisation, and with the epoch number each epoch's batch order and dropout
     max_epoch: int = 20  # epochs to train (a resumed run continues up to it)
     batch_tokens: int = 4000  # cap on padded tokens per batch (longest sentence + 1, x batch size)
-    lr: float = 0.002  # Adam's peak learning rate, reached at the end of the warm-up
-    weight_decay: float = 0.0  # Adam's L2 weight decay
-    warmup_steps: int = 200  # optimizer steps of espnet2's WarmupLR linear warm-up (then decay as step^-0.5)
-    grad_clip: float = 5.0  # cap on the global L2 norm of the gradients of each step
-    amp: str = "none"  # mixed precision: bf16 (CPU or CUDA), fp16 (CUDA, with a gradient scaler) or none (fp32)
-    accum_grad: int = 1  # batches whose gradients add up to one optimizer step (each loss divided by it)
-    keep_nbest: int = 3  # epochs (best by valid loss) whose snapshots are kept and averaged
     valid_lines: int = 100  # without --valid: the last sentences of TEXT held out to validate
-    freeze_param: list = field(default_factory=list)  # parameter-name prefixes left untrained (asrkit/train/params.py)
-    init_param: list = field(default_factory=list)  # "src_file:src_key:dst_key:exclude_keys" entries to start from
-    save_frozen: bool = True  # false: checkpoints hold only trainable tensors, the frozen ones come from init_param
     inputs: dict = field(default_factory=dict)  # filled in the exp dir's copy: where the text came from
 
     @classmethod

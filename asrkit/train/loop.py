@@ -13,8 +13,9 @@ scheduler step, the last group of an epoch possibly smaller, so no gradient cros
 randomness (batch order, dropout, SpecAug) is seeded from (seed, epoch), so a run resumed from checkpoint.pth after a
 kill retraces exactly the epochs an uninterrupted run would have made. Under DDP (asrkit/train/distributed.py) every
 rank takes its share of each epoch's batches and rank 0 writes the files.
-A config with a `patience` field (asrkit/adapt/finetune.py) stops early once that many epochs in a row have not beaten
-the best one by the ranking stat (a resumed run checks before its first epoch).
+With `patience` > 0 the loop stops early once that many epochs in a row have not beaten the best one by the ranking
+stat (a resumed run checks before its first epoch). Its options: asrkit/train/options.py (LoopOptions, which every
+trainer's config extends with `kind` and `max_epoch`).
 """
 
 import contextlib
@@ -22,7 +23,7 @@ import logging
 import random
 import time
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable
 
 import numpy as np
 import torch
@@ -34,35 +35,17 @@ from asrkit.plots import plot_history
 from asrkit.progress import make_progress
 from asrkit.train.checkpoint import TrainingState, average_nbest
 from asrkit.train.distributed import Distributed
+from asrkit.train.options import LoopOptions
 from asrkit.train.params import Frozen, freeze, init_params
 
 log = logging.getLogger("asrkit.train")
-
-
-
-class LoopConfig(Protocol):
-    """The fields of a training YAML the loop reads (TrainConfig, TTSConfig, LMTrainConfig have them, each with its meaning)."""
-
-    kind: str
-    seed: int
-    max_epoch: int
-    lr: float
-    weight_decay: float
-    warmup_steps: int
-    grad_clip: float
-    keep_nbest: int
-    freeze_param: list
-    init_param: list
-    save_frozen: bool
-    amp: str
-    accum_grad: int
 
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "none": None}
 Step = Callable[[torch.nn.Module, object], dict]
 
 
-def train_loop(exp_dir: Path, model: torch.nn.Module, config: LoopConfig, step: Step, train_batches: list,
+def train_loop(exp_dir: Path, model: torch.nn.Module, config: LoopOptions, step: Step, train_batches: list,
                valid_batches: list, dist_env: Distributed, origin: Path, resume: bool = False) -> Path:
     """Train `model` (on dist_env.device) as `config` says; returns the averaged model file. `origin` is the
     training YAML, named in errors."""
@@ -87,7 +70,7 @@ def train_loop(exp_dir: Path, model: torch.nn.Module, config: LoopConfig, step: 
     updater = Updater(optimizer, scheduler, precision, config.grad_clip, config.accum_grad)
     amp_step = precision.wrap(step)
     for epoch in range(state.epoch + 1, config.max_epoch + 1):
-        if _stalled(state, getattr(config, "patience", 0)):  # an optional field: only the adapt config has it
+        if _stalled(state, config.patience):
             log.info(f"early stop: no better valid {state.rank_by} in the last {config.patience} epochs")
             break
         seed_everything(config.seed * 1000 + epoch)
@@ -108,7 +91,7 @@ def train_loop(exp_dir: Path, model: torch.nn.Module, config: LoopConfig, step: 
     return average
 
 
-def _init_and_freeze(model, config: LoopConfig, origin) -> Frozen:
+def _init_and_freeze(model, config: LoopOptions, origin) -> Frozen:
     """init_param, then freeze_param; without save_frozen every frozen tensor must come from init_param."""
     loaded = init_params(model, config.init_param, origin)
     frozen = freeze(model, config.freeze_param, origin)
@@ -133,7 +116,7 @@ def _stalled(state: TrainingState, patience: int) -> bool:
 class Precision:
     """config.amp on `device`: the autocast around each step and the gradient scaler (enabled for fp16 only)."""
 
-    def __init__(self, config: LoopConfig, device: torch.device, origin):
+    def __init__(self, config: LoopOptions, device: torch.device, origin):
         if config.amp not in AMP_DTYPES:
             raise ConfigError(f"{origin}: amp: {config.amp}; choose one of {', '.join(AMP_DTYPES)}")
         if config.amp == "fp16" and device.type != "cuda":

@@ -22,6 +22,7 @@ from torch import nn
 
 from asrkit.data.datadir import read_dict
 from asrkit.expdir import MODEL_FILES
+from asrkit.train.options import LoopOptions
 from asrkit.train.params import load_training_config
 from asrkit.tts.features import TTSFeatureConfig
 
@@ -29,26 +30,16 @@ MODEL_FILE = MODEL_FILES["tts"]
 SPK2SID = "spk2sid"  # EXP/spk2sid: `speaker index` of a speaker-conditioned model
 
 
-@dataclass
-class TTSConfig:
+@dataclass(kw_only=True)
+class TTSConfig(LoopOptions):
     kind: str = "tts"  # what the exp dir holds, for the exp-dir loader (asrkit/expdir.py)
     model: dict = field(default_factory=dict)  # espnet2 FastSpeech2 arguments (adim, elayers, ...)
     features: dict = field(default_factory=dict)  # TTSFeatureConfig: sample rate, hop, mel bins, F0 range
     vocoder: dict = field(default_factory=dict)  # TTSVocoder (griffin_lim_iters)
-    seed: int = 0  # seeds model initialisation, and with the epoch number each epoch's batch order and dropout
     max_epoch: int = 30  # epochs to train (a resumed run continues up to it)
     batch_frames: int = 6000  # cap on padded mel frames per batch (longest utterance x batch size)
-    lr: float = 0.002  # Adam's peak learning rate, reached at the end of the warm-up
-    weight_decay: float = 0.0  # Adam's L2 weight decay
-    warmup_steps: int = 200  # optimizer steps of espnet2's WarmupLR linear warm-up (then decay as step^-0.5)
-    grad_clip: float = 1.0  # cap on the global L2 norm of the gradients of each step
-    amp: str = "none"  # mixed precision: bf16 (CPU or CUDA), fp16 (CUDA, with a gradient scaler) or none (fp32)
-    accum_grad: int = 1  # batches whose gradients add up to one optimizer step (each loss divided by it)
-    keep_nbest: int = 3  # epochs (best by valid loss) whose snapshots are kept and averaged
+    grad_clip: float = 1.0
     valid_utts: int = 20  # the last utterances (sorted ids) are held out to validate
-    freeze_param: list = field(default_factory=list)  # parameter-name prefixes left untrained (asrkit/train/params.py)
-    init_param: list = field(default_factory=list)  # "src_file:src_key:dst_key:exclude_keys" entries to start from
-    save_frozen: bool = True  # false: checkpoints hold only trainable tensors, the frozen ones come from init_param
     inputs: dict = field(default_factory=dict)  # filled in the exp dir's copy: where the data came from
     speakers: bool = False  # condition on the data dir's utt2spk speakers (espnet2 `spks`, ids in EXP/spk2sid)
     align_trim_db: float = 0.0  # > 0: `tts align` aligns only the speech region (asrkit/tts/align.py speech_region,

@@ -38,6 +38,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 from recipes import RECIPE_OUTPUTS, read_json, run_logged, run_recipe, set_seed, spread, write_file  # noqa: E402
 
+from asrkit.data.datadir import read_dict  # noqa: E402  (recipes.py put this checkout first on the path)
+from asrkit.scoring import align  # noqa: E402
+
 OUT = REPO / "bench" / "out" / "adapt" / "grid"
 RESULTS = REPO / "bench" / "results"
 RECIPE = REPO / "egs" / "grid" / "adapt1"
@@ -48,6 +51,7 @@ LM_EXP = "exp/lm_target"
 TARGET, SOURCE = "test_pairs", "test"
 DECODINGS = {"ctc": "decode", "ctc0": "decode_ctc0"}  # column -> the recipe's decode config (conf/<name>.yaml)
 ARMS = ("base", "lm", "tts", "tle", "tle+tts", "tle+tts+lm")
+PAIR_WORDS = 2  # the held-out pairs are command x colour: the first two words of every GRID sentence
 METHODS = ("tts", "tle", "tle+tts")  # `asrkit adapt run --method`
 
 
@@ -123,8 +127,22 @@ def run_seed(seed: int, lm_weight: float) -> Path:
     return recipe
 
 
+def pair_wer(refs: dict[str, str], hyp_text: Path) -> float:
+    """WER (%) over the held-out pairs' words alone: errors on the first PAIR_WORDS words of each reference
+    (substituted, deleted, or an insertion before the next word), per pair word."""
+    errors = 0
+    for alignment in align(refs, read_dict(hyp_text, allow_empty_value=True), "wer"):
+        position = 0  # reference words passed so far
+        for ref, _, op in alignment.columns:
+            errors += op != "C" and position < PAIR_WORDS
+            position += ref is not None
+    return round(100 * errors / (PAIR_WORDS * len(refs)), 2)
+
+
 def seed_figures(recipe: Path, lm_weight: float) -> dict:
-    """WER of every arm x decoding x test set, adaptation times, source dev WER before and after, the TLE's summary."""
+    """WER of every arm x decoding x test set, the target's pair WER, adaptation times, source dev WER before and
+    after, the TLE's summary."""
+
     base = recipe / "exp" / "asr_train"
     lm = lm_suffix(lm_weight)
     where = {"base": (base, ""), "lm": (base, lm), "tle+tts+lm": (adapted_exp(recipe, "tle+tts"), lm),
@@ -132,19 +150,24 @@ def seed_figures(recipe: Path, lm_weight: float) -> dict:
     wer = {arm: {col: {s: read_json(decode_dir(exp, f"{name}{lm}", s) / "score_wer" / "summary.json")["wer"]
                        for s in (TARGET, SOURCE)} for col, name in DECODINGS.items()}
            for arm, (exp, lm) in where.items()}
+    refs = read_dict(recipe / "data" / TARGET / "text")
+    pairs = {arm: {col: pair_wer(refs, decode_dir(exp, f"{name}{lm}", TARGET) / "text")
+                   for col, name in DECODINGS.items()} for arm, (exp, lm) in where.items()}
     times = {m: read_json(adapted_exp(recipe, m) / "bench_adapt_time.json")["seconds"] for m in METHODS}
     summaries = {m: read_json(adapted_exp(recipe, m) / "summary.json") for m in METHODS}
     # the tle arm's stage 7 trains the TLE first (tle+tts reuses it): the rest of that stage is the TLE's
-    return {"wer": wer, "adapt_seconds": times, "tle_train_seconds": times["tle"] - summaries["tle"]["seconds"],
+    return {"wer": wer, "pair_wer": pairs, "adapt_seconds": times,
+            "tle_train_seconds": times["tle"] - summaries["tle"]["seconds"],
             "tle_summary": read_json(recipe / "exp" / "tle_train_tle" / "summary.json"), "adapt_summary": summaries}
 
 
 def table(runs: dict) -> list[str]:
-    lines = ["| arm | target WER | target WER, CTC 0 | source WER | source WER, CTC 0 | stage 7 (s) | fine-tune (s) |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| arm | target WER | target WER, CTC 0 | pair WER | pair WER, CTC 0 | source WER | source WER, CTC 0 "
+             "| stage 7 (s) | fine-tune (s) |", "|---|---|---|---|---|---|---|---|---|"]
     for arm in ARMS:
-        cells = [spread([run["wer"][arm][col][s] for run in runs.values()])
-                 for s, col in ((TARGET, "ctc"), (TARGET, "ctc0"), (SOURCE, "ctc"), (SOURCE, "ctc0"))]
+        cells = [spread([run["wer"][arm][col][TARGET] for run in runs.values()]) for col in DECODINGS]
+        cells += [spread([run["pair_wer"][arm][col] for run in runs.values()]) for col in DECODINGS]
+        cells += [spread([run["wer"][arm][col][SOURCE] for run in runs.values()]) for col in DECODINGS]
         method = arm.removesuffix("+lm")
         if method in METHODS:
             times = [spread([run["adapt_seconds"][method] for run in runs.values()], 0),
@@ -184,7 +207,8 @@ def write_report(runs: dict, args):
     lines = ["# Text-only adaptation on GRID s1 (egs/grid/adapt1, scenario B)", "",
              f"`{command}`, {time.strftime('%Y-%m-%d %H:%M')}, {platform.node()}, {os.cpu_count()} cores. "
              f"Seeds: {', '.join(map(str, args.seeds))}; WER % mean [min, max] over seeds. Target = `{TARGET}` "
-             f"(held-out pairs), source = `{SOURCE}`. LM weight {args.lm_weight}. Stage 7 = its wall time (caching "
+             f"(held-out pairs), source = `{SOURCE}`; pair WER = the target's errors on the pair's two words (command, "
+             f"colour) per pair word. LM weight {args.lm_weight}. Stage 7 = its wall time (caching "
              "the encoder outputs, training the TLE in the tle arm, fine-tuning, the dev WER before and after); "
              "fine-tune = "
              "the decoder's training alone. The TLE (trained once, reused by tle+tts): "

@@ -6,8 +6,12 @@ from conftest import shared_corpus
 from asrkit.data.datadir import read_dict, validate_data_dir
 from asrkit.data.grid import (
     HELDOUT_SET,
+    LETTERS_SET,
     command_colour,
+    hold_out_letters,
     hold_out_pairs,
+    letter,
+    parse_letters,
     parse_pairs,
     read_alignment,
     read_corpus,
@@ -66,3 +70,21 @@ def test_a_malformed_or_absent_pair_is_a_one_line_error():
         parse_pairs("bin-blue")
     with pytest.raises(AsrkitError, match="bin:purple is in no utterance"):
         hold_out_pairs(split(read_corpus(shared_corpus("grid_s1"))), {("bin", "purple")})
+
+
+def test_held_out_letters_are_never_heard_in_training_and_form_their_own_test_set():
+    letters = parse_letters("n-z")
+    assert letters == set("nopqrstuvxyz")  # GRID has no w
+    sets = split(read_corpus(shared_corpus("grid_s1")))
+    held = hold_out_letters(sets, letters)
+    assert {letter(u) for u in held[LETTERS_SET]} == letters
+    train_words = {w.word for u in held["train"] for w in u.words}
+    assert not train_words & letters and set("abcdefghijklm") <= train_words
+    assert sum(map(len, held.values())) == 1000
+
+
+def test_a_letter_grid_lacks_is_a_one_line_error():
+    with pytest.raises(AsrkitError, match="held-out letters 'w': not a GRID letter"):
+        parse_letters("w")
+    with pytest.raises(AsrkitError, match="held-out letters 'n-w'"):
+        parse_letters("n-w")

@@ -90,6 +90,8 @@ def split(utterances: list[Utterance]) -> dict[str, list[Utterance]]:
 
 
 HELDOUT_SET = "test_pairs"  # the held-out command x colour split's out-of-domain test set
+LETTERS_SET = "test_letters"  # the held-out letters split's test set (letter names the base never heard)
+LETTER_SLOT = 3  # the letter's place in a GRID command (GRAMMAR)
 
 
 def parse_pairs(spec: str) -> set[tuple[str, str]]:
@@ -103,21 +105,48 @@ def parse_pairs(spec: str) -> set[tuple[str, str]]:
     return pairs
 
 
+def parse_letters(spec: str) -> set[str]:
+    """"n-z" (a range of GRID's letters, which skip w) or "a c e" / "a,c,e" -> the letters to hold out."""
+    letters = set()
+    for item in spec.replace(",", " ").split():
+        first, _, last = item.partition("-")
+        if first not in GRAMMAR[LETTER_SLOT] or (last and last not in GRAMMAR[LETTER_SLOT]):
+            raise AsrkitError(f"held-out letters {item!r}: not a GRID letter or range of them (a-z without w, e.g. n-z)")
+        span = GRAMMAR[LETTER_SLOT].index(first), GRAMMAR[LETTER_SLOT].index(last or first)
+        letters.update(GRAMMAR[LETTER_SLOT][span[0] : span[1] + 1])
+    return letters
+
+
 def command_colour(utterance: Utterance) -> tuple[str, str]:
     """A GRID command's first two words: its command (bin lay place set) and colour (blue green red white)."""
     return utterance.words[0].word, utterance.words[1].word
 
 
+def letter(utterance: Utterance) -> str:
+    return utterance.words[LETTER_SLOT].word
+
+
 def hold_out_pairs(sets: dict[str, list[Utterance]], pairs: set[tuple[str, str]]) -> dict[str, list[Utterance]]:
     """The split with every utterance whose command and colour (its first two words) are a held-out pair moved out of
     each set into HELDOUT_SET: a word-combination shift, each word still heard in training, the pair never."""
-    out = {name: [u for u in utterances if command_colour(u) not in pairs] for name, utterances in sets.items()}
-    out[HELDOUT_SET] = sorted((u for utterances in sets.values() for u in utterances if command_colour(u) in pairs),
-                              key=lambda u: u.utt_id)
-    found = {command_colour(u) for u in out[HELDOUT_SET]}
-    if missing := sorted(pairs - found):
-        raise AsrkitError(f"held-out pair {':'.join(missing[0])} is in no utterance (GRID commands are bin lay place set, "
-                          f"colours blue green red white)")
+    return hold_out(sets, command_colour, pairs, HELDOUT_SET, "held-out pair", ":".join)
+
+
+def hold_out_letters(sets: dict[str, list[Utterance]], letters: set[str]) -> dict[str, list[Utterance]]:
+    """The split with every utterance whose letter is held out moved into LETTERS_SET: words (letter names) the
+    base model never hears, an acoustic shift as well as a textual one."""
+    return hold_out(sets, letter, letters, LETTERS_SET, "held-out letter", str)
+
+
+def hold_out(sets: dict[str, list[Utterance]], key, values: set, name: str, what: str, show) -> dict:
+    """Every utterance whose key(utterance) is in `values` moved out of each set into set `name`; a value in no
+    utterance is an error (show(value) names it)."""
+    out = {set_name: [u for u in utterances if key(u) not in values] for set_name, utterances in sets.items()}
+    out[name] = sorted((u for utterances in sets.values() for u in utterances if key(u) in values),
+                       key=lambda u: u.utt_id)
+    if missing := sorted(values - {key(u) for u in out[name]}):
+        raise AsrkitError(f"{what} {show(missing[0])} is in no utterance (GRID's grammar: "
+                          f"{' | '.join(' '.join(slot) for slot in GRAMMAR)})")
     return out
 
 
@@ -128,14 +157,12 @@ def write_utterances(data_dir: Path, utterances: list[Utterance]) -> None:
                    {u.utt_id: u.speaker for u in utterances}, video_scp=videos or None)
 
 
-def grammar_sentences(count: int, seed: int, first_words: set[tuple[str, str]] | None = None,
-                      exclude: set[str] = frozenset()) -> list[str]:
-    """`count` distinct grammar sentences drawn by `seed`, those whose command and colour are among `first_words`
-    when given, none in `exclude`; fewer when the grammar has no more."""
+def grammar_sentences(count: int, seed: int, keep=None, exclude: set[str] = frozenset()) -> list[str]:
+    """`count` distinct grammar sentences drawn by `seed`, those whose words `keep(words)` accepts when given, none
+    in `exclude`; fewer when the grammar has no more."""
     import itertools
     import random
 
-    heads = sorted(first_words) if first_words is not None else list(itertools.product(*GRAMMAR[:2]))
-    pool = [" ".join(head + tail) for head in heads for tail in itertools.product(*GRAMMAR[2:])]
+    pool = [" ".join(words) for words in itertools.product(*GRAMMAR) if keep is None or keep(words)]
     pool = [sentence for sentence in pool if sentence not in exclude]
     return sorted(random.Random(seed).sample(pool, min(count, len(pool))))

@@ -5,8 +5,11 @@
 # --heldout_pairs bin:blue,lay:green,... (default: none, the split above unchanged) moves every utterance whose
 # command and colour are one of those pairs out of train, dev and test into data/test_pairs (a word-combination shift:
 # every word is heard in training, those pairs never); test then holds only seen pairs.
+# --heldout_letters n-z (or "a c e"; default: none) moves every utterance with one of those letters into
+# data/test_letters: letter names the model never hears (the adaptation recipe's stress row).
 set -euo pipefail
 heldout_pairs=
+heldout_letters=
 . ./path.sh
 . parse_options.sh
 . ./db.sh
@@ -16,15 +19,18 @@ if [ ! -d "${GRID_S1}/audio" ]; then
   exit 1
 fi
 
-python3 - "${GRID_S1}" "${heldout_pairs}" <<'PY'
+python3 - "${GRID_S1}" "${heldout_pairs}" "${heldout_letters}" <<'PY'
 import sys
-from asrkit.data.grid import hold_out_pairs, parse_pairs, read_corpus, split, write_utterances
+from asrkit.data.grid import (hold_out_letters, hold_out_pairs, parse_letters, parse_pairs, read_corpus, split,
+                              write_utterances)
 from asrkit.errors import AsrkitError
 
 try:
     sets = split(read_corpus(sys.argv[1], speaker="s1"))
     if sys.argv[2]:
         sets = hold_out_pairs(sets, parse_pairs(sys.argv[2]))
+    if sys.argv[3]:
+        sets = hold_out_letters(sets, parse_letters(sys.argv[3]))
 except AsrkitError as error:
     sys.exit(f"local/data.sh: {error}")
 for name, utterances in sets.items():

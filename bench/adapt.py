@@ -31,11 +31,11 @@ summary.json, a decode dir's score_wer/summary.json).
 import argparse
 import json
 import os
-from dataclasses import dataclass
 import platform
 import shutil
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -148,21 +148,22 @@ def run_seed(sc: Scenario, seed: int, lm_weight: float) -> Path:
 
 
 def shifted_wer(refs: dict[str, str], hyp_text: Path, slots: tuple) -> float:
-    """WER (%) over the shifted words alone, the reference words at `slots`: each substituted or deleted, or with an
-    insertion just before it, is an error, per shifted word."""
+    """WER (%) over the shifted words alone, the reference words at `slots`: a word is wrong when it is substituted
+    or deleted or an insertion comes just before it (each word counted once), per shifted word."""
     errors = 0
     for alignment in align(refs, read_dict(hyp_text, allow_empty_value=True), "wer"):
-        position = 0  # reference words passed so far
+        position, wrong = 0, set()  # reference words passed so far; the shifted ones found wrong
         for ref, _, op in alignment.columns:
-            errors += op != "C" and position in slots
+            if op != "C" and position in slots:
+                wrong.add(position)
             position += ref is not None
+        errors += len(wrong)
     return round(100 * errors / (len(slots) * len(refs)), 2)
 
 
 def seed_figures(sc: Scenario, recipe: Path, lm_weight: float) -> dict:
-    """WER of every arm x decoding x test set, the target's shifted-word WER, adaptation times, source dev WER before and
-    after, the TLE's summary."""
-
+    """WER of every arm x decoding x test set, the target's shifted-word WER, adaptation times, source dev WER before
+    and after, the TLE's summary."""
     base = recipe / "exp" / "asr_train"
     lm = lm_suffix(lm_weight)
     where = {"base": (base, ""), "lm": (base, lm), "tle+tts+lm": (adapted_exp(recipe, "tle+tts"), lm),

@@ -17,7 +17,7 @@ def _rank(rank: int, port: int, outcomes):
 
     dist_env = Distributed()
     try:
-        dist_env.on_main(prepare)
+        dist_env.on_main(prepare, "prepare the exp dir")
         outcomes.put((rank, "no error"))
     except Exception as error:
         outcomes.put((rank, f"{type(error).__name__}: {error}"))
@@ -39,5 +39,5 @@ def test_a_failure_on_rank_0_stops_every_rank_with_its_message():
             process.join(timeout=10)
             process.kill()
     assert results[0] == "ConfigError: train.yaml: max_epoch: -1 is not a number of epochs"
-    assert results[1] == ("AsrkitError: rank 1: rank 0 failed to prepare the run: "
+    assert results[1] == ("AsrkitError: rank 1: rank 0 failed to prepare the exp dir: "
                           "ConfigError: train.yaml: max_epoch: -1 is not a number of epochs")

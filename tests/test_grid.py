@@ -88,3 +88,5 @@ def test_a_letter_grid_lacks_is_a_one_line_error():
         parse_letters("w")
     with pytest.raises(AsrkitError, match="held-out letters 'n-w'"):
         parse_letters("n-w")
+    with pytest.raises(AsrkitError, match="held-out letters 'z-n': a range runs forwards"):
+        parse_letters("z-n")

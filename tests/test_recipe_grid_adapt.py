@@ -24,3 +24,18 @@ def test_held_out_pairs_are_absent_from_the_base_data_and_only_in_the_target_tex
     target = (data / "local" / "target.txt").read_text().splitlines()
     assert len(target) == 40 and {pair(t) for t in target} <= pairs
     assert not set(target) & set(texts["test_pairs"])
+
+
+def test_held_out_letters_replace_the_pairs_and_the_target_text_has_only_those_letters(tmp_path):
+    recipe = tmp_path / "adapt1"
+    run_recipe("grid", recipe, "--stop_stage", "1", "--local_data_opts", "--heldout_letters n-z "
+               "--target_sentences 40", task="adapt1", GRID_S1=str(shared_corpus("grid_s1")))
+    data = recipe / "data"
+    letters = set("nopqrstuvxyz")
+    tables = {name: read_dict(data / name / "text") for name in ("train", "dev", "test", "test_letters")}
+    assert not (data / "test_pairs").exists()  # the default pairs are not held out as well
+    assert not any(t.split()[3] in letters for name in ("train", "dev", "test") for t in tables[name].values())
+    assert {t.split()[3] for t in tables["test_letters"].values()} == letters
+    target = (data / "local" / "target.txt").read_text().splitlines()
+    assert len(target) == 40 and all(t.split()[3] in letters for t in target)
+    assert not set(target) & set(tables["test_letters"].values())

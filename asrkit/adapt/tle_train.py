@@ -129,15 +129,15 @@ def train_tle(asr_exp: Path, data_dir: Path, out_dir: Path, config_file: Path, c
     return summary
 
 
-@torch.no_grad()
 def finished(out_dir: Path, resolved: dict) -> bool:
     """Does OUT hold a summary of a run with exactly this config and these inputs (the encoder's key among them)?
     A run that changed either removed the summary when it started."""
     config_file = out_dir / "config.yaml"
     return ((out_dir / "summary.json").is_file() and config_file.is_file()
-            and yaml.safe_load(config_file.read_text(encoding="utf-8")) == json.loads(json.dumps(resolved)))
+            and yaml.safe_load(config_file.read_text(encoding="utf-8")) == yaml.safe_load(yaml.safe_dump(resolved)))
 
 
+@torch.no_grad()
 def measure_tle(tle_exp: Path, asr, data: FeatureSet, utts: list[str], decode: DecodeConfig) -> dict:
     """The summary.json figures (module docstring) of TLE_EXP's averaged model on `utts` of `data`."""
     tle, tokenizer, _ = load_tle(tle_exp)

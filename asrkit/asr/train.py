@@ -113,7 +113,7 @@ def train(exp_dir: Path, config_file: Path, inputs: Inputs, resume: bool = False
     """Train as config_file says (with `init` as one more init_param entry); returns the averaged model file."""
     exp_dir = Path(exp_dir)
     dist_env = Distributed()
-    config = dist_env.on_main(lambda: prepare_exp_dir(exp_dir, config_file, inputs, init))
+    config = dist_env.on_main(lambda: prepare_exp_dir(exp_dir, config_file, inputs, init), "prepare the exp dir")
     config = config or TrainConfig.load(config_file, init)
     set_up_logging(exp_dir / "train.log", dist_env.is_main)
     seed_everything(config.seed)

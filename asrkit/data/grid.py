@@ -113,6 +113,8 @@ def parse_letters(spec: str) -> set[str]:
         if first not in GRAMMAR[LETTER_SLOT] or (last and last not in GRAMMAR[LETTER_SLOT]):
             raise AsrkitError(f"held-out letters {item!r}: not a GRID letter or range of them (a-z without w, e.g. n-z)")
         span = GRAMMAR[LETTER_SLOT].index(first), GRAMMAR[LETTER_SLOT].index(last or first)
+        if span[0] > span[1]:
+            raise AsrkitError(f"held-out letters {item!r}: a range runs forwards (e.g. n-z)")
         letters.update(GRAMMAR[LETTER_SLOT][span[0] : span[1] + 1])
     return letters
 

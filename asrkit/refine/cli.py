@@ -13,7 +13,8 @@ app = make_app("Self-refinement with TTS (Twister): pseudo-label, train voices, 
 @app.command("run")
 def run(
     config: Path = typer.Argument(..., exists=True, dir_okay=False, help="Refine YAML (asrkit/refine/config.py)."),
-    out_dir: Path = typer.Option(Path("exp/refine"), help="Gets round{r}/<stage>/, summary.tsv and config.json (a re-run must use the same config but rounds)."),
+    out_dir: Path = typer.Option(Path("exp/refine"), help="Gets round{r}/<stage>/, summary.tsv and config.json "
+                                                         "(a re-run must keep the config; rounds may grow)."),
 ):
     """Every round of CONFIG: labels, tts, synth, finetune, summary, each resumable (a re-run continues)."""
     from asrkit.refine.rounds import run_refine

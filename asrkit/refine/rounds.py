@@ -4,7 +4,7 @@ OUT/round{r}/{labels,tts,synth,finetune,summary}/ hold the stages of round r (th
 A stage that finished has STAGE/done.json (`output`: the path it produced, `seconds`: its wall time), written last:
 a re-run skips it and reuses its output, so a round killed mid-way resumes at the stage it was in (the TTS and ASR
 trainers resume from their checkpoints) and keeps the labels it had. OUT/config.json holds the config OUT was made
-with (and the TTS YAML it names): a re-run with other values is refused, since it would reuse stages made under the
+with (and the TTS and decoding YAMLs it names): a re-run with other values is refused, since it would reuse stages made under the
 old ones; only `rounds` may change (raising it adds rounds). Round r starts from round r-1's fine-tuned model
 (round 1 from seed_exp). Arms without synthetic data skip tts and synth; arms without real speech leave it out of the mix.
 """
@@ -15,8 +15,6 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-
-import yaml
 
 from asrkit.errors import ConfigError
 from asrkit.fileio import atomic_write
@@ -73,15 +71,22 @@ def run_refine(config_file: Path, out_dir: Path) -> Path:
 
 
 def check_same_config(config: RefineConfig, config_file: Path, out_dir: Path):
-    """Refuse to resume OUT under values other than those it was made with (module docstring); record them first."""
+    """Refuse to resume OUT under values other than those it was made with (module docstring); record them first.
+    The TTS and decoding YAMLs it names are recorded resolved (every option, defaults included); options absent from
+    the record (added to asrkit since) are not compared."""
+    from asrkit.asr.decoding import load_decode_config
+    from asrkit.tts.model import TTSConfig
+
     values = asdict(config)
     if config.synthetic:
-        values["tts_config_values"] = yaml.safe_load(Path(config.tts_config).read_text(encoding="utf-8")) or {}
+        values["tts_config_values"] = asdict(TTSConfig.load(config.tts_config))
+    if config.decode_config:
+        values["decode_config_values"] = asdict(load_decode_config(config.decode_config))
     values = json.loads(json.dumps(values))  # tuples and lists compare alike once both went through JSON
     snapshot = out_dir / SNAPSHOT
     if snapshot.is_file():
         old, new = _flat(json.loads(snapshot.read_text(encoding="utf-8"))), _flat(values)
-        changed = [key for key in sorted(old.keys() | new.keys()) if key != "rounds" and old.get(key) != new.get(key)]
+        changed = [key for key in sorted(old) if key != "rounds" and old[key] != new.get(key)]
         if changed:
             raise ConfigError(f"{config_file}: {out_dir} was made with other values of {', '.join(changed)} "
                               f"({snapshot}); give another --out-dir or remove it")

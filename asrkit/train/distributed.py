@@ -36,23 +36,24 @@ class Distributed:
     def is_main(self) -> bool:
         return self.rank == 0
 
-    def on_main(self, work: Callable):
-        """work() on rank 0 while the other ranks wait; its result on rank 0, None on the others. When it fails,
-        rank 0 raises its error and every other rank a one-line error quoting it, instead of waiting forever."""
+    def on_main(self, work: Callable, what: str):
+        """work() on rank 0 while the other ranks wait; its result on rank 0, None on the others. When it fails (or
+        is interrupted), rank 0 raises its error and every other rank a one-line error quoting it, naming `what`
+        rank 0 was doing, instead of waiting forever."""
         if self.world_size == 1:
             return work()
         result, failure = None, None
         if self.is_main:
             try:
                 result = work()
-            except Exception as error:
+            except BaseException as error:
                 failure = error
         message = [f"{type(failure).__name__}: {failure}" if failure else ""]
         dist.broadcast_object_list(message, src=0)
         if failure:
             raise failure
         if message[0]:
-            raise AsrkitError(f"rank {self.rank}: rank 0 failed to prepare the run: {message[0]}")
+            raise AsrkitError(f"rank {self.rank}: rank 0 failed to {what}: {message[0]}")
         return result
 
     def wrap(self, model):

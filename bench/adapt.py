@@ -14,6 +14,8 @@ that never heard the held-out command x colour pairs) and then, from that one ba
     tle          decoder fine-tuned on the target text through the text-to-latent VAE (WhisTLE)
     tle+tts      both
     tle+tts+lm   tle+tts decoded with the LM
+    tts_s1       with --s1-voice: as tts, the target text spoken by an s1 FastSpeech2 voice made from the source
+                 utterances alone (the recipe's local/s1_voice.sh: the base aligns, ../tts1's FastSpeech2 config)
 Every arm is decoded with the recipe's CTC weight (conf/decode.yaml) and with CTC weight 0 (conf/decode_ctc0.yaml):
 the frozen CTC never saw the target pairs. Target = test_pairs (every real s1 utterance with a held-out pair), source
 = test (the rest of the s1 test split). With `--scenario letters` (the issue's stress row) the base never hears the
@@ -54,8 +56,13 @@ SYNTH_OPTS = "--plain --assign round-robin --rate-jitter 0.1 --pitch-jitter 0.1"
 LM_EXP = "exp/lm_target"
 SOURCE = "test"
 DECODINGS = {"ctc": "decode", "ctc0": "decode_ctc0"}  # column -> the recipe's decode config (conf/<name>.yaml)
-ARMS = ("base", "lm", "tts", "tle", "tle+tts", "tle+tts+lm")
-METHODS = ("tts", "tle", "tle+tts")  # `asrkit adapt run --method`
+S1_SYNTH = "synth_s1:data/local/target.txt:conf/voices_s1.txt"  # once local/s1_voice.sh wrote the voices file
+S1_VOICE_TIME = "exp/tts_s1/bench_voice_time.json"  # alignment and FastSpeech2 training of the s1 voice
+ARMS = ("base", "lm", "tts", "tts_s1", "tle", "tle+tts", "tle+tts+lm")
+# adapted arm -> (`asrkit adapt run --method`, its synthesized set, its adapt config's name, which bin/asr.sh puts in
+# the exp dir's name: a copy of conf/adapt.yaml keeps the two TTS arms apart)
+ADAPTED = {"tts": ("tts", "synth_target", "adapt"), "tts_s1": ("tts", "synth_s1", "adapt_s1voice"),
+           "tle": ("tle", "synth_target", "adapt"), "tle+tts": ("tle+tts", "synth_target", "adapt")}
 
 
 @dataclass(frozen=True)
@@ -84,10 +91,10 @@ def recipe_copy(sc: Scenario, seed: int) -> Path:
 
 
 def asr_sh(sc: Scenario, recipe: Path, log_name: str, *args: str):
-    """run.sh with the scenario's data options and the synthesized target set named, so every stage sees the same
-    list of data sets."""
-    run_recipe(recipe, log_name, *sc.data_opts, "--synth_sets", SYNTH, "--synth_opts", SYNTH_OPTS,
-               "--adapt_synth_set", "synth_target", *args)
+    """run.sh with the scenario's data options and the synthesized target sets named (the s1 voice's once it
+    exists), so every stage sees the same list of data sets."""
+    synth = f"{SYNTH} {S1_SYNTH}" if (recipe / "conf" / "voices_s1.txt").exists() else SYNTH
+    run_recipe(recipe, log_name, *sc.data_opts, "--synth_sets", synth, "--synth_opts", SYNTH_OPTS, *args)
 
 
 def decode_dir(exp: Path, decoding: str, test_set: str) -> Path:
@@ -118,12 +125,30 @@ def lm_suffix(lm_weight: float) -> str:
     return f"_lm{lm_weight:g}"
 
 
-def adapted_exp(recipe: Path, method: str) -> Path:
-    """bin/asr.sh's name of the adapted exp dir (adapt config conf/adapt.yaml)."""
-    return recipe / "exp" / f"asr_train_adapt_{method.replace('+', '_')}_adapt"
+def adapted_exp(recipe: Path, arm: str) -> Path:
+    """bin/asr.sh's name of an adapted arm's exp dir."""
+    method, _, config = ADAPTED[arm]
+    return recipe / "exp" / f"asr_train_adapt_{method.replace('+', '_')}_{config}"
 
 
-def run_seed(sc: Scenario, seed: int, lm_weight: float) -> Path:
+def adapt_args(arm: str) -> list[str]:
+    """run.sh options that select an adapted arm (stage 7, and stages 8-9 on its exp dir)."""
+    method, synth_set, config = ADAPTED[arm]
+    return ["--adapt_method", method, "--adapt_synth_set", synth_set, "--adapt_config", f"conf/{config}.yaml"]
+
+
+def s1_voice(sc: Scenario, recipe: Path):
+    """The s1 FastSpeech2 voice of the tts_s1 arm (local/s1_voice.sh) and the target text spoken by it."""
+    if not (recipe / "conf" / "voices_s1.txt").exists():
+        write_file(recipe / "conf" / "adapt_s1voice.yaml", (recipe / "conf" / "adapt.yaml").read_text())
+        start = time.time()
+        run_logged(recipe, "s1_voice", "local/s1_voice.sh")
+        write_file(recipe / S1_VOICE_TIME, json.dumps({"seconds": time.time() - start}) + "\n")
+    if not (recipe / "data" / "synth_s1" / "feats.scp").exists():
+        asr_sh(sc, recipe, "synth_s1", "--stage", "2", "--stop_stage", "4")
+
+
+def run_seed(sc: Scenario, seed: int, lm_weight: float, arms: list[str]) -> Path:
     """Every arm of one seed trained and decoded (each step skipped when done)."""
     recipe = recipe_copy(sc, seed)
     (recipe / "logs").mkdir(exist_ok=True)
@@ -132,18 +157,20 @@ def run_seed(sc: Scenario, seed: int, lm_weight: float) -> Path:
         asr_sh(sc, recipe, "base", "--stop_stage", "6")
     if not (recipe / "data" / "synth_target" / "feats.scp").exists():
         asr_sh(sc, recipe, "synth", "--stage", "2", "--stop_stage", "4")
+    if "tts_s1" in arms:
+        s1_voice(sc, recipe)
     decode(sc, recipe, base, list(DECODINGS.values()), "base", "--adapt_config", "")
     train_lm(recipe, lm_weight)
     decode(sc, recipe, base, [f"{d}{lm_suffix(lm_weight)}" for d in DECODINGS.values()], "lm", "--adapt_config", "")
-    for method in METHODS:
-        exp = adapted_exp(recipe, method)
+    for arm in (a for a in ADAPTED if a in arms):
+        exp = adapted_exp(recipe, arm)
         if not (exp / "summary.json").exists():
             start = time.time()
-            asr_sh(sc, recipe, f"adapt_{method}", "--stage", "7", "--stop_stage", "7", "--adapt_method", method)
+            asr_sh(sc, recipe, f"adapt_{arm}", "--stage", "7", "--stop_stage", "7", *adapt_args(arm))
             write_file(exp / "bench_adapt_time.json", json.dumps({"seconds": time.time() - start}) + "\n")
         decodings = list(DECODINGS.values()) + \
-            ([f"{d}{lm_suffix(lm_weight)}" for d in DECODINGS.values()] if method == "tle+tts" else [])
-        decode(sc, recipe, exp, decodings, f"adapted_{method}", "--adapt_method", method)
+            ([f"{d}{lm_suffix(lm_weight)}" for d in DECODINGS.values()] if arm == "tle+tts" else [])
+        decode(sc, recipe, exp, decodings, f"adapted_{arm}", *adapt_args(arm))
     return recipe
 
 
@@ -161,45 +188,47 @@ def shifted_wer(refs: dict[str, str], hyp_text: Path, slots: tuple) -> float:
     return round(100 * errors / (len(slots) * len(refs)), 2)
 
 
-def seed_figures(sc: Scenario, recipe: Path, lm_weight: float) -> dict:
+def seed_figures(sc: Scenario, recipe: Path, lm_weight: float, arms: list[str]) -> dict:
     """WER of every arm x decoding x test set, the target's shifted-word WER, adaptation times, source dev WER before
     and after, the TLE's summary."""
     base = recipe / "exp" / "asr_train"
     lm = lm_suffix(lm_weight)
+    adapted = [arm for arm in ADAPTED if arm in arms]
     where = {"base": (base, ""), "lm": (base, lm), "tle+tts+lm": (adapted_exp(recipe, "tle+tts"), lm),
-             **{m: (adapted_exp(recipe, m), "") for m in METHODS}}
+             **{arm: (adapted_exp(recipe, arm), "") for arm in adapted}}
     wer = {arm: {col: {s: read_json(decode_dir(exp, f"{name}{lm}", s) / "score_wer" / "summary.json")["wer"]
                        for s in (sc.target, SOURCE)} for col, name in DECODINGS.items()}
            for arm, (exp, lm) in where.items()}
     refs = read_dict(recipe / "data" / sc.target / "text")
     shifted = {arm: {col: shifted_wer(refs, decode_dir(exp, f"{name}{lm}", sc.target) / "text", sc.slots)
                    for col, name in DECODINGS.items()} for arm, (exp, lm) in where.items()}
-    times = {m: read_json(adapted_exp(recipe, m) / "bench_adapt_time.json")["seconds"] for m in METHODS}
-    summaries = {m: read_json(adapted_exp(recipe, m) / "summary.json") for m in METHODS}
+    times = {arm: read_json(adapted_exp(recipe, arm) / "bench_adapt_time.json")["seconds"] for arm in adapted}
+    summaries = {arm: read_json(adapted_exp(recipe, arm) / "summary.json") for arm in adapted}
     # the tle arm's stage 7 trains the TLE first (tle+tts reuses it): the rest of that stage is the TLE's
     return {"wer": wer, "shifted_wer": shifted, "adapt_seconds": times,
             "tle_train_seconds": times["tle"] - summaries["tle"]["seconds"],
+            **({"s1_voice_seconds": read_json(recipe / S1_VOICE_TIME)["seconds"]} if "tts_s1" in arms else {}),
             "tle_summary": read_json(recipe / "exp" / "tle_train_tle" / "summary.json"), "adapt_summary": summaries}
 
 
-def table(sc: Scenario, runs: dict) -> list[str]:
+def table(sc: Scenario, runs: dict, arms: list[str]) -> list[str]:
     lines = ["| arm | target WER | target WER, CTC 0 | shifted words | shifted words, CTC 0 | source WER "
              "| source WER, CTC 0 | stage 7 (s) | fine-tune (s) |", "|---|---|---|---|---|---|---|---|---|"]
-    for arm in ARMS:
+    for arm in arms:
         cells = [spread([run["wer"][arm][col][sc.target] for run in runs.values()]) for col in DECODINGS]
         cells += [spread([run["shifted_wer"][arm][col] for run in runs.values()]) for col in DECODINGS]
         cells += [spread([run["wer"][arm][col][SOURCE] for run in runs.values()]) for col in DECODINGS]
-        method = arm.removesuffix("+lm")
-        if method in METHODS:
-            times = [spread([run["adapt_seconds"][method] for run in runs.values()], 0),
-                     spread([run["adapt_summary"][method]["seconds"] for run in runs.values()], 0)]
+        adapted = arm.removesuffix("+lm")
+        if adapted in ADAPTED:
+            times = [spread([run["adapt_seconds"][adapted] for run in runs.values()], 0),
+                     spread([run["adapt_summary"][adapted]["seconds"] for run in runs.values()], 0)]
         else:
             times = ["—", "—"]
         lines.append(f"| {arm} | " + " | ".join(cells + times) + " |")
     return lines
 
 
-def plot(sc: Scenario, runs: dict, path: Path):
+def plot(sc: Scenario, runs: dict, arms: list[str], path: Path):
     """Target WER by arm, mean over seeds with the range as error bars, both decodings side by side."""
     import matplotlib
     matplotlib.use("Agg")
@@ -207,11 +236,11 @@ def plot(sc: Scenario, runs: dict, path: Path):
 
     fig, ax = plt.subplots(figsize=(8, 4))
     for i, (col, label) in enumerate((("ctc", "CTC weight of conf/decode.yaml"), ("ctc0", "CTC weight 0"))):
-        values = [[run["wer"][arm][col][sc.target] for run in runs.values()] for arm in ARMS]
+        values = [[run["wer"][arm][col][sc.target] for run in runs.values()] for arm in arms]
         means = [sum(v) / len(v) for v in values]
         errors = [[m - min(v) for m, v in zip(means, values)], [max(v) - m for m, v in zip(means, values)]]
-        ax.bar([x + 0.4 * i for x in range(len(ARMS))], means, 0.4, yerr=errors, capsize=3, label=label)
-    ax.set_xticks([x + 0.2 for x in range(len(ARMS))], ARMS)
+        ax.bar([x + 0.4 * i for x in range(len(arms))], means, 0.4, yerr=errors, capsize=3, label=label)
+    ax.set_xticks([x + 0.2 for x in range(len(arms))], arms)
     ax.set_ylabel(f"{sc.target} WER (%)")
     ax.set_title(f"GRID s1, {sc.title}: {len(runs)} seed(s)")
     ax.legend()
@@ -221,9 +250,9 @@ def plot(sc: Scenario, runs: dict, path: Path):
     os.replace(path.with_suffix(".tmp.png"), path)
 
 
-def write_report(sc: Scenario, runs: dict, args):
+def write_report(sc: Scenario, runs: dict, arms: list[str], args):
     command = f"bench/adapt.py --scenario {args.scenario} --seeds {' '.join(map(str, args.seeds))}" + \
-        (f" --lm-weight {args.lm_weight}" if args.lm_weight != 0.3 else "")
+        (f" --lm-weight {args.lm_weight}" if args.lm_weight != 0.3 else "") + (" --s1-voice" if args.s1_voice else "")
     tle = [run["tle_summary"] for run in runs.values()]
     stem = RESULTS / f"adapt_{sc.name}"
     lines = [f"# Text-only adaptation on GRID s1 (egs/grid/adapt1): {sc.title}", "",
@@ -233,13 +262,15 @@ def write_report(sc: Scenario, runs: dict, args):
              f"{', '.join(str(i + 1) for i in sc.slots)} of 6, the held-out ones, per such word. LM weight "
              f"{args.lm_weight}. Stage 7 = its wall time (caching the encoder outputs, training the TLE in the tle "
              "arm, fine-tuning, the dev WER before and after); fine-tune = the decoder's training alone. The TLE "
-             f"(trained once, reused by tle+tts): {spread([run['tle_train_seconds'] for run in runs.values()], 0)} s.",
-             "", *table(sc, runs), "", f"![target WER by method]({stem.name}.png)", "",
+             f"(trained once, reused by tle+tts): {spread([run['tle_train_seconds'] for run in runs.values()], 0)} s."
+             + (f" The s1 voice of tts_s1 (alignment and FastSpeech2 training, before stage 7): "
+                f"{spread([run['s1_voice_seconds'] for run in runs.values()], 0)} s." if "tts_s1" in arms else ""),
+             "", *table(sc, runs, arms), "", f"![target WER by method]({stem.name}.png)", "",
              "TLE summary per seed (`exp/tle_train_tle/summary.json`):", "",
              *[f"- seed {s}: `{json.dumps(t)}`" for s, t in zip(args.seeds, tle)], ""]
     write_file(stem.with_suffix(".md"), "\n".join(lines))
     write_file(stem.with_suffix(".json"), json.dumps({"command": command, "runs": runs}, indent=2) + "\n")
-    plot(sc, runs, stem.with_suffix(".png"))
+    plot(sc, runs, arms, stem.with_suffix(".png"))
     return stem.with_suffix(".md")
 
 
@@ -249,10 +280,14 @@ def main():
                         help="what the base never hears: command x colour pairs (scenario B) or letters n-z (stress)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="training seeds (default 0 1 2)")
     parser.add_argument("--lm-weight", type=float, default=0.3, help="shallow-fusion weight of the target LM")
+    parser.add_argument("--s1-voice", action="store_true",
+                        help="add the tts_s1 arm: an s1 FastSpeech2 voice from the source utterances (~25 min a seed)")
     args = parser.parse_args()
     sc = SCENARIOS[args.scenario]
-    runs = {f"seed{seed}": seed_figures(sc, run_seed(sc, seed, args.lm_weight), args.lm_weight) for seed in args.seeds}
-    print(write_report(sc, runs, args).read_text(), flush=True)
+    arms = [arm for arm in ARMS if arm != "tts_s1" or args.s1_voice]
+    runs = {f"seed{seed}": seed_figures(sc, run_seed(sc, seed, args.lm_weight, arms), args.lm_weight, arms)
+            for seed in args.seeds}
+    print(write_report(sc, runs, arms, args).read_text(), flush=True)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from asrkit.data.audio import read_audio
+from asrkit.data.audio import audio_duration, read_audio
 from asrkit.data.datadir import load_data_dir, write_data_dir
 from asrkit.errors import AsrkitError
 from asrkit.fileio import atomic_path
@@ -22,8 +22,8 @@ def concatenate_short(src: Path, dst: Path, below: float, count: int, gap: float
     data = load_data_dir(src)
     if data.segments is not None:
         raise AsrkitError(f"{src}/segments: concatenation reads whole recordings; this data dir has segments")
-    audio = {utt: read_audio(data.wav_scp[utt]) for utt in data.utt_ids}
-    short = [utt for utt in data.utt_ids if len(audio[utt][0]) / audio[utt][1] < below]
+    short = [utt for utt in data.utt_ids if audio_duration(data.wav_scp[utt]) < below]  # headers, not samples
+    audio = {utt: read_audio(data.wav_scp[utt]) for utt in short}
     groups = _groups(short, data.utt2spk, count)
     wav_scp, text, utt2spk = {}, {}, {}
     for utt in data.utt_ids:

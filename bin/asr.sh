@@ -22,6 +22,8 @@ speed_perturb_factors=        # e.g. "0.9 1.0 1.1": train on data/<train_set>_sp
 fbank_config=conf/fbank.yaml     # the recipe's features; merge-fbank records them in each data dir, train takes them from there
 token_type=char               # char, word, bpe or unigram
 vocab_size=30
+token_text=                   # Kaldi text the token list is learned from; default data/<train_set>/text (ESPnet learns it
+                              # from the LM text: a base meant for text adaptation can list the target's tokens too)
 asr_config=conf/train.yaml
 asr_tag=                      # exp/asr_<tag>; defaults to the config's name
 decode_config=conf/decode.yaml
@@ -102,7 +104,7 @@ fi
 
 if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
   log "Stage 5: ${token_type} token list"
-  asrkit tokens --token-type "${token_type}" --vocab-size ${vocab_size} "data/${train_set}/text" "${token_dir}"
+  asrkit tokens --token-type "${token_type}" --vocab-size ${vocab_size} "${token_text:-data/${train_set}/text}" "${token_dir}"
 fi
 
 if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then

@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 
 asr.sh \
   --train_set train --valid_set dev --test_sets "test_pairs test" \
-  --token_type char \
+  --token_type char --token_text data/local/token_text \
   --asr_config conf/train.yaml --decode_config conf/decode.yaml \
   --adapt_config conf/adapt.yaml --adapt_method tle --adapt_text data/local/target.txt --tle_config conf/tle.yaml \
   "$@"

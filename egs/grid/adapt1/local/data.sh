@@ -4,6 +4,9 @@
 # hears every word but never those pairs; test keeps the seen pairs. Then the adaptation text:
 #   data/local/target.txt  --target_sentences GRID grammar sentences with the held-out pairs, drawn by --seed, none of
 #                          them a test_pairs sentence
+#   data/local/token_text  train text + target text (ids target-N): the token list's source, so that the base can
+#                          write every character of the target (as Whisper's vocabulary covers any English text);
+#                          the base never trains on the target's sentences. Only the stress row gains a token ('q').
 # The stress row: --heldout_letters n-z holds out those letters instead of any pairs (data/test_letters; the target
 # sentences are those with a held-out letter).
 set -euo pipefail
@@ -32,5 +35,8 @@ target = grammar_sentences(count, seed, keep, exclude=tested)
 Path("data/local").mkdir(parents=True, exist_ok=True)
 with atomic_write("data/local/target.txt") as f:
     f.writelines(sentence + "\n" for sentence in target)
+with atomic_write("data/local/token_text") as f:
+    f.write(Path("data/train/text").read_text(encoding="utf-8"))
+    f.writelines(f"target-{i:05d} {sentence}\n" for i, sentence in enumerate(target))
 print(f"local/data.sh: data/local/target.txt: {len(target)} grammar sentences with {sys.argv[2] or sys.argv[1]}")
 PY

@@ -28,7 +28,7 @@ import torch
 from asrkit.asr.batching import FeatureSet
 from asrkit.data.audio import iter_utterance_audio
 from asrkit.data.datadir import DataDirError, load_data_dir, read_dict, write_table
-from asrkit.data.features import FBANK, check_features_fit, fbank, job_share
+from asrkit.data.features import FBANK, fbank, job_share
 from asrkit.expdir import fbank_config, feature_kind, load_asr, model_path, read_config
 from asrkit.fileio import atomic_path, atomic_write
 from asrkit.progress import progress_bar
@@ -167,14 +167,11 @@ def encoder_inputs(exp_dir: Path, data_dir: Path) -> tuple[list[str], Callable[[
     DATA/feats.scp when the fbank stage ran (refused unless made with EXP/fbank.yaml), else computed from
     DATA/wav.scp with EXP/fbank.yaml. A lip-reading model's inputs come from DATA/roi.scp (made with EXP/roi.yaml)."""
     kind = feature_kind(read_config(exp_dir, "asr"))
-    if kind != FBANK:
-        check_features_fit(data_dir, exp_dir / kind.config, kind)
-        data = FeatureSet.from_data_dir(data_dir, kind=kind)
-        return sorted(data.num_frames), lambda utts: ((utt, data.feats[utt]) for utt in utts)
-    if (data_dir / "feats.scp").exists():
-        check_features_fit(data_dir, exp_dir / "fbank.yaml")
-        feats = kaldiio.load_scp(str(data_dir / "feats.scp"))
-        return sorted(feats), lambda utts: ((utt, feats[utt]) for utt in utts)
+    if kind != FBANK or (data_dir / kind.scp).exists():
+        tables, utt_ids = FeatureSet.for_model(data_dir, exp_dir / kind.config, kind=kind)
+        return utt_ids, lambda utts: ((utt, tables.feats[utt]) for utt in utts)
+    # Computed share by share as the encoder asks, not all at once as FeatureSet.for_model does: a cache may hold
+    # more audio than fits in memory as fbank.
     data, config = load_data_dir(data_dir), fbank_config(exp_dir)
 
     def compute(utts):

@@ -56,13 +56,14 @@ SYNTH_OPTS = "--plain --assign round-robin --rate-jitter 0.1 --pitch-jitter 0.1"
 LM_EXP = "exp/lm_target"
 SOURCE = "test"
 DECODINGS = {"ctc": "decode", "ctc0": "decode_ctc0"}  # column -> the recipe's decode config (conf/<name>.yaml)
-S1_SYNTH = "synth_s1:data/local/target.txt:conf/voices_s1.txt"  # once local/s1_voice.sh wrote the voices file
+S1_VOICES = "exp/tts_s1/voices.txt"  # written last by local/s1_voice.sh
+S1_SYNTH = f"synth_s1:data/local/target.txt:{S1_VOICES}"
 S1_VOICE_TIME = "exp/tts_s1/bench_voice_time.json"  # alignment and FastSpeech2 training of the s1 voice
 ARMS = ("base", "lm", "tts", "tts_s1", "tle", "tle+tts", "tle+tts+lm")
-# adapted arm -> (`asrkit adapt run --method`, its synthesized set, its adapt config's name, which bin/asr.sh puts in
-# the exp dir's name: a copy of conf/adapt.yaml keeps the two TTS arms apart)
-ADAPTED = {"tts": ("tts", "synth_target", "adapt"), "tts_s1": ("tts", "synth_s1", "adapt_s1voice"),
-           "tle": ("tle", "synth_target", "adapt"), "tle+tts": ("tle+tts", "synth_target", "adapt")}
+ADAPT_CONFIG = "adapt"  # conf/adapt.yaml, every arm
+# adapted arm -> (`asrkit adapt run --method`, its synthesized set: bin/asr.sh names the exp dir by both)
+ADAPTED = {"tts": ("tts", "synth_target"), "tts_s1": ("tts", "synth_s1"), "tle": ("tle", None),
+           "tle+tts": ("tle+tts", "synth_target")}
 
 
 @dataclass(frozen=True)
@@ -82,10 +83,10 @@ SCENARIOS = {
 
 
 def recipe_copy(sc: Scenario, seed: int) -> Path:
-    """OUT/<scenario>/seed<N>: egs/grid/adapt1 with every training config's seed set to N (copied once)."""
+    """OUT/<scenario>/seed<N>: egs/grid/adapt1 with every training config's seed set to N; its scripts and configs
+    are copied anew every run (a fixed recipe reaches a resumed bench), its data and exp dirs are kept."""
     recipe = OUT / sc.name / f"seed{seed}"
-    if not recipe.exists():
-        shutil.copytree(RECIPE, recipe, symlinks=False, ignore=RECIPE_OUTPUTS)
+    shutil.copytree(RECIPE, recipe, symlinks=False, ignore=RECIPE_OUTPUTS, dirs_exist_ok=True)
     set_seed(recipe, seed)  # every time: a run killed right after the copy must not train with the recipe's seed
     return recipe
 
@@ -93,7 +94,7 @@ def recipe_copy(sc: Scenario, seed: int) -> Path:
 def asr_sh(sc: Scenario, recipe: Path, log_name: str, *args: str):
     """run.sh with the scenario's data options and the synthesized target sets named (the s1 voice's once it
     exists), so every stage sees the same list of data sets."""
-    synth = f"{SYNTH} {S1_SYNTH}" if (recipe / "conf" / "voices_s1.txt").exists() else SYNTH
+    synth = f"{SYNTH} {S1_SYNTH}" if (recipe / S1_VOICES).exists() else SYNTH
     run_recipe(recipe, log_name, *sc.data_opts, "--synth_sets", synth, "--synth_opts", SYNTH_OPTS, *args)
 
 
@@ -126,21 +127,22 @@ def lm_suffix(lm_weight: float) -> str:
 
 
 def adapted_exp(recipe: Path, arm: str) -> Path:
-    """bin/asr.sh's name of an adapted arm's exp dir."""
-    method, _, config = ADAPTED[arm]
-    return recipe / "exp" / f"asr_train_adapt_{method.replace('+', '_')}_{config}"
+    """bin/asr.sh's name of an adapted arm's exp dir: method, the synthesized set where the method hears one, config."""
+    method, synth_set = ADAPTED[arm]
+    speech = f"_{synth_set}" if method.endswith("tts") else ""
+    return recipe / "exp" / f"asr_train_adapt_{method.replace('+', '_')}{speech}_{ADAPT_CONFIG}"
 
 
 def adapt_args(arm: str) -> list[str]:
     """run.sh options that select an adapted arm (stage 7, and stages 8-9 on its exp dir)."""
-    method, synth_set, config = ADAPTED[arm]
-    return ["--adapt_method", method, "--adapt_synth_set", synth_set, "--adapt_config", f"conf/{config}.yaml"]
+    method, synth_set = ADAPTED[arm]
+    return ["--adapt_method", method, "--adapt_synth_set", synth_set or "", "--adapt_config",
+            f"conf/{ADAPT_CONFIG}.yaml"]
 
 
 def s1_voice(sc: Scenario, recipe: Path):
     """The s1 FastSpeech2 voice of the tts_s1 arm (local/s1_voice.sh) and the target text spoken by it."""
-    if not (recipe / "conf" / "voices_s1.txt").exists():
-        write_file(recipe / "conf" / "adapt_s1voice.yaml", (recipe / "conf" / "adapt.yaml").read_text())
+    if not (recipe / S1_VOICES).exists():
         start = time.time()
         run_logged(recipe, "s1_voice", "local/s1_voice.sh")
         write_file(recipe / S1_VOICE_TIME, json.dumps({"seconds": time.time() - start}) + "\n")

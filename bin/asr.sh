@@ -55,7 +55,8 @@ data_sets() { echo ${train_set} ${valid_set} ${test_sets} ${synth_names} | tr " 
 all_sets=$(data_sets)
 cache_dir=exp/encoder_cache/asr_${asr_tag}           # the trained encoder's outputs, shared by the adapt methods
 tle_exp=exp/tle_${asr_tag}_$(basename "${tle_config}" .yaml)
-adapt_exp=${asr_exp}_adapt_${adapt_method/+/_}_$(basename "${adapt_config:-none}" .yaml)
+adapt_speech=; [[ ${adapt_method} != *tts ]] || adapt_speech=_${adapt_synth_set}  # another voice: another exp dir
+adapt_exp=${asr_exp}_adapt_${adapt_method/+/_}${adapt_speech}_$(basename "${adapt_config:-none}" .yaml)
 decode_exp=${asr_exp}
 [ -z "${adapt_config}" ] || decode_exp=${adapt_exp}
 

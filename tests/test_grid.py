@@ -90,3 +90,5 @@ def test_a_letter_grid_lacks_is_a_one_line_error():
         parse_letters("n-w")
     with pytest.raises(AsrkitError, match="held-out letters 'z-n': a range runs forwards"):
         parse_letters("z-n")
+    with pytest.raises(AsrkitError, match="held-out letters 'a-': not a GRID letter or range"):
+        parse_letters("a-")

@@ -18,6 +18,7 @@ from asrkit.data.features import (
     fbank,
     job_share,
     load_fbank_config,
+    reads_feature_table,
 )
 from asrkit.progress import progress_bar
 
@@ -80,7 +81,7 @@ class FeatureSet:
         it, and the share's sorted ids: DATA/feats.scp when the fbank stage ran (refused unless made with that
         config), else fbank computed now from DATA/wav.scp, for the share only. Other kinds of features (a VSR
         model's EXP/roi.yaml) are read from their tables only."""
-        if (Path(data_dir) / kind.scp).exists() or kind != FBANK:
+        if reads_feature_table(data_dir, kind):
             check_features_fit(data_dir, model_config_yaml, kind)
             data = cls.from_data_dir(data_dir, kind=kind)
             return data, job_share(sorted(data.num_frames), nj, job)

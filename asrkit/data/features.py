@@ -69,6 +69,12 @@ class FeatureKind(NamedTuple):
 FBANK = FeatureKind("fbank", "feats.scp", "utt2num_frames", DATA_FBANK_CONFIG, load_fbank_config, "asrkit fbank")
 
 
+def reads_feature_table(data_dir: Path, kind: FeatureKind) -> bool:
+    """Whether DATA's features of this kind come from its table (kind.scp): fbank once the fbank stage ran (else it
+    is computed from wav.scp), every other kind always (it has no way to be computed on the fly)."""
+    return kind != FBANK or (Path(data_dir) / kind.scp).exists()
+
+
 def fbank(samples: np.ndarray, config: FbankConfig) -> np.ndarray:
     """(num_samples,) float waveform in [-1, 1] at config.fs -> (num_frames, n_mels) log-mel fbank."""
     if config.espnet_frontend is not None:

@@ -109,9 +109,10 @@ def parse_letters(spec: str) -> set[str]:
     """"n-z" (a range of GRID's letters, which skip w) or "a c e" / "a,c,e" -> the letters to hold out."""
     letters = set()
     for item in spec.replace(",", " ").split():
-        first, _, last = item.partition("-")
-        if first not in GRAMMAR[LETTER_SLOT] or (last and last not in GRAMMAR[LETTER_SLOT]):
-            raise AsrkitError(f"held-out letters {item!r}: not a GRID letter or range of them (a-z without w, e.g. n-z)")
+        first, dash, last = item.partition("-")
+        if first not in GRAMMAR[LETTER_SLOT] or (dash and last not in GRAMMAR[LETTER_SLOT]):
+            raise AsrkitError(f"held-out letters {item!r}: not a GRID letter or range of them "
+                              "(a-z without w, e.g. n-z)")
         span = GRAMMAR[LETTER_SLOT].index(first), GRAMMAR[LETTER_SLOT].index(last or first)
         if span[0] > span[1]:
             raise AsrkitError(f"held-out letters {item!r}: a range runs forwards (e.g. n-z)")

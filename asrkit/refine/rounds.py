@@ -4,9 +4,10 @@ OUT/round{r}/{labels,tts,synth,finetune,summary}/ hold the stages of round r (th
 A stage that finished has STAGE/done.json (`output`: the path it produced, `seconds`: its wall time), written last:
 a re-run skips it and reuses its output, so a round killed mid-way resumes at the stage it was in (the TTS and ASR
 trainers resume from their checkpoints) and keeps the labels it had. OUT/config.json holds the config OUT was made
-with (and the TTS and decoding YAMLs it names): a re-run with other values is refused, since it would reuse stages made under the
-old ones; only `rounds` may change (raising it adds rounds). Round r starts from round r-1's fine-tuned model
-(round 1 from seed_exp). Arms without synthetic data skip tts and synth; arms without real speech leave it out of the mix.
+with (and the TTS and decoding YAMLs it names): a re-run with other values is refused, since it would reuse stages
+made under the old ones; only `rounds` may change (raising it adds rounds). Round r starts from round r-1's
+fine-tuned model (round 1 from seed_exp). Arms without synthetic data skip tts and synth; arms without real speech
+leave it out of the mix.
 """
 
 import json
@@ -98,7 +99,7 @@ def _flat(values: dict, prefix: str = "") -> dict:
     """{"a": {"b": 1}} -> {"a.b": 1}: the keys a changed value is named by."""
     flat = {}
     for key, value in values.items():
-        if isinstance(value, dict):
+        if isinstance(value, dict) and value:  # an empty dict is a value of its own ({} -> {"x": 1} is a change)
             flat.update(_flat(value, f"{prefix}{key}."))
         else:
             flat[f"{prefix}{key}"] = value

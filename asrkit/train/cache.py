@@ -28,7 +28,7 @@ import torch
 from asrkit.asr.batching import FeatureSet
 from asrkit.data.audio import iter_utterance_audio
 from asrkit.data.datadir import DataDirError, load_data_dir, read_dict, write_table
-from asrkit.data.features import FBANK, fbank, job_share
+from asrkit.data.features import fbank, job_share, reads_feature_table
 from asrkit.expdir import fbank_config, feature_kind, load_asr, model_path, read_config
 from asrkit.fileio import atomic_path, atomic_write
 from asrkit.progress import progress_bar
@@ -167,7 +167,7 @@ def encoder_inputs(exp_dir: Path, data_dir: Path) -> tuple[list[str], Callable[[
     DATA/feats.scp when the fbank stage ran (refused unless made with EXP/fbank.yaml), else computed from
     DATA/wav.scp with EXP/fbank.yaml. A lip-reading model's inputs come from DATA/roi.scp (made with EXP/roi.yaml)."""
     kind = feature_kind(read_config(exp_dir, "asr"))
-    if kind != FBANK or (data_dir / kind.scp).exists():
+    if reads_feature_table(data_dir, kind):
         tables, utt_ids = FeatureSet.for_model(data_dir, exp_dir / kind.config, kind=kind)
         return utt_ids, lambda utts: ((utt, tables.feats[utt]) for utt in utts)
     # Computed share by share as the encoder asks, not all at once as FeatureSet.for_model does: a cache may hold

@@ -1,6 +1,8 @@
 """YAML config files into dataclasses: every config asrkit reads goes through load_config."""
 
 import dataclasses
+import types
+import typing
 from pathlib import Path
 from typing import TypeVar
 
@@ -38,10 +40,45 @@ def from_mapping(cls: type[Config], conf, where: str, what: str) -> Config:
                 and f.default_factory is dataclasses.MISSING]
     if required:
         raise ConfigError(f"{where}: missing {what} option(s): {', '.join(required)}")
+    hints = typing.get_type_hints(cls)
+    for name, value in conf.items():
+        if not fits(value, hints[name]):
+            raise ConfigError(f"{where}: {what} option {name}: expected {describe(hints[name])}, found {value!r}")
     try:
         return cls(**conf)
     except ConfigError as error:  # a value the dataclass itself refuses (its __post_init__)
         raise ConfigError(f"{where}: {error}") from None
+
+
+SCALARS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+def fits(value, hint) -> bool:
+    """Does a YAML value fit a field's type? Scalars are checked (an integer is a number, a bool is not), also within
+    `X | None` and Literal; containers and nested configs are left to the dataclass that reads them."""
+    if hint in SCALARS:
+        if hint in (int, float) and isinstance(value, bool):
+            return False
+        return isinstance(value, (int, float) if hint is float else hint)
+    if hint is type(None):
+        return value is None
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(fits(value, arg) for arg in typing.get_args(hint))
+    if origin is typing.Literal:
+        return value in typing.get_args(hint)
+    return True
+
+
+def describe(hint) -> str:
+    """A field's type in words, for the error message."""
+    if hint in SCALARS:
+        return SCALARS[hint]
+    if hint is type(None):
+        return "nothing (null)"
+    if typing.get_origin(hint) is typing.Literal:
+        return " or ".join(repr(arg) for arg in typing.get_args(hint))
+    return " or ".join(describe(arg) for arg in typing.get_args(hint)) or str(hint)
 
 
 def save_config(config, path):

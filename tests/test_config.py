@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+from asrkit.asr.decoding import load_decode_config
 from asrkit.asr.train import TrainConfig
 from asrkit.errors import ConfigError
 
@@ -26,6 +27,15 @@ def test_a_missing_section_and_an_unknown_model_option_are_named(tmp_path):
         TrainConfig.load(_config(tmp_path, "seed: 1\n"))
     with pytest.raises(ConfigError, match=r"train.yaml: model.decred: unknown DeCRED option\(s\): head_inputs"):
         TrainConfig.load(_config(tmp_path, "model:\n  decred: {head_inputs: pre_norm}\n"))
+
+
+def test_a_value_of_the_wrong_type_is_named_with_what_the_option_takes(tmp_path):
+    with pytest.raises(ConfigError, match=r"train.yaml: model: model option ctc_weight: expected a number, found 'six'"):
+        TrainConfig.load(_config(tmp_path, "model: {ctc_weight: six}\n"))
+    with pytest.raises(ConfigError, match=r"train.yaml: training option max_epoch: expected an integer, found 2.5"):
+        TrainConfig.load(_config(tmp_path, "max_epoch: 2.5\nmodel: {}\n"))
+    with pytest.raises(ConfigError, match=r"decode.yaml: decoding option ctc_weight: expected a number, found 'high'"):
+        load_decode_config(_config(tmp_path, "ctc_weight: high\n").rename(tmp_path / "decode.yaml"))
 
 
 def test_train_with_a_bad_config_exits_1_with_one_line(tmp_path):

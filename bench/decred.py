@@ -30,7 +30,6 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -43,7 +42,7 @@ sys.path.insert(0, str(REPO))  # this checkout's asrkit, whatever the venv's edi
 from asrkit.scoring import compare_decode_dirs  # noqa: E402
 
 sys.path.insert(0, str(REPO / "bench"))
-from recipes import RECIPE_OUTPUTS, python_path, read_json, run_recipe, spread, write_file  # noqa: E402
+from recipes import RECIPE_OUTPUTS, read_json, run_logged, run_recipe, spread, write_file  # noqa: E402
 
 OUT = REPO / "bench" / "out" / "decred"
 RESULTS = REPO / "bench" / "results"
@@ -148,8 +147,7 @@ def train_and_decode(recipe: Path, conf_dir: Path, tag: str, modes: tuple[str, .
     for name in sets:
         if not (exp / "ilm_ppl" / name / "summary.json").exists():
             text = recipe / "data" / name / "text"
-            subprocess.run([sys.executable, "-m", "asrkit.cli", "ilm-ppl", str(exp), str(text)], check=True,
-                           stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": python_path()})
+            run_logged(recipe, f"ilm_{tag}_{name}", sys.executable, "-m", "asrkit.cli", "ilm-ppl", str(exp), str(text))
 
 
 def decode_dir(exp: Path, mode: str, test_set: str) -> Path:

@@ -87,10 +87,8 @@ def run(corpus: str, seed: int | None = None) -> list[tuple[str, float, str]]:
     shutil.copytree(REPO / "egs" / corpus / "asr1", recipe, symlinks=False, ignore=RECIPE_OUTPUTS)
     if seed is not None:
         set_seed(recipe, seed)
-    env = {**os.environ, "ASRKIT_ROOT": str(REPO)}
     start = time.time()
-    with open(recipe / "run.log", "w") as log:
-        subprocess.run(["./run.sh"], cwd=recipe, env=env, stdout=log, stderr=subprocess.STDOUT, check=True)
+    run_recipe(recipe, "run")
     figures = [(f"{name}.recipe_wall_time", time.time() - start, "s")]
     for summary in sorted(recipe.glob("exp/*/decode_*/*/score_wer/summary.json")):
         test_set = summary.parents[1].name

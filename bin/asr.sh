@@ -59,6 +59,10 @@ adapt_speech=; [[ ${adapt_method} != *tts ]] || adapt_speech=_${adapt_synth_set}
 adapt_exp=${asr_exp}_adapt_${adapt_method/+/_}${adapt_speech}_$(basename "${adapt_config:-none}" .yaml)
 decode_exp=${asr_exp}
 [ -z "${adapt_config}" ] || decode_exp=${adapt_exp}
+if [ -n "${adapt_config}" ] && [[ ${adapt_method} == *tts ]] && [ -z "${adapt_synth_set}" ]; then
+  echo "$0: --adapt_method ${adapt_method} needs --adapt_synth_set (the synthesized set it adapts on and is named by)" >&2
+  exit 1
+fi
 
 log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') (asr.sh) $*"; }
 

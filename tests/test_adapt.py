@@ -130,6 +130,20 @@ def test_a_killed_adapt_run_resumes_to_the_state_an_uninterrupted_run_reaches(gr
         assert torch.equal(resumed["model"][key], tensor), key
 
 
+def test_resuming_an_adapt_run_with_other_target_text_is_refused_naming_it(grid, tmp_path):
+    out = tmp_path / "out"
+    (tmp_path / "half.yaml").write_text(yaml.safe_dump({**TINY_ADAPT, "steps": 2}))
+    invoke(*adapt_args(grid, out)[:7], tmp_path / "half.yaml", *adapt_args(grid, out)[8:])
+    other = tmp_path / "other.txt"
+    other.write_text(grid["target"].read_text().splitlines()[0] + "\n")
+    args = adapt_args(grid, out, "--resume")
+    args[args.index(grid["target"])] = other
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exit_code == 1
+    assert f"{out}: --resume would continue a run made with other text" in result.output
+    assert torch.load(out / "checkpoint.pth", weights_only=False)["epoch"] == 1  # the checkpoint is left as it was
+
+
 def test_adapt_run_on_an_espnet_imported_model_yields_an_exp_dir_that_decodes(grid, tmp_path):
     from test_espnet_interop import ESPNET_CONFIG, build_espnet_model
 

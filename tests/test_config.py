@@ -30,7 +30,8 @@ def test_a_missing_section_and_an_unknown_model_option_are_named(tmp_path):
 
 
 def test_a_value_of_the_wrong_type_is_named_with_what_the_option_takes(tmp_path):
-    with pytest.raises(ConfigError, match=r"train.yaml: model: model option ctc_weight: expected a number, found 'six'"):
+    with pytest.raises(ConfigError,
+                       match=r"train.yaml: model: model option ctc_weight: expected a number, found 'six'"):
         TrainConfig.load(_config(tmp_path, "model: {ctc_weight: six}\n"))
     with pytest.raises(ConfigError, match=r"train.yaml: training option max_epoch: expected an integer, found 2.5"):
         TrainConfig.load(_config(tmp_path, "max_epoch: 2.5\nmodel: {}\n"))

@@ -163,7 +163,7 @@ def adapt(base_exp: Path, out_dir: Path, method: str, config_file: Path, inputs:
     _check_inputs(method, inputs)
     out_dir.mkdir(parents=True, exist_ok=True)
     set_up_logging(out_dir / "train.log", True)
-    _prepare_exp_dir(base_exp, out_dir, config, method, inputs)
+    _prepare_exp_dir(base_exp, out_dir, config, method, inputs, resume)
     model, tokenizer = build_asr(out_dir)
     sentences, mapped = (training_ids(read_sentences(inputs.text, plain=True), tokenizer, base_exp, unk)
                          if "tle" in sizes else ([], 0))
@@ -201,7 +201,9 @@ def _arms(base_exp: Path, inputs: Inputs, sizes: dict, tokenizer, cache_root: Pa
     frozen TLE and the target sentences' token ids."""
     arms = {"source": PairedArm(paired_set(base_exp, inputs.source_data, cache_root / "source", tokenizer))}
     if "tts" in sizes:
-        arms["tts"] = PairedArm(paired_set(base_exp, inputs.synth_data, cache_root / "synth", tokenizer))
+        # one cache per synthesized set: two voices' sets (their own utterance ids or not) never share outputs
+        synth_cache = cache_root / f"synth_{Path(inputs.synth_data).name}"
+        arms["tts"] = PairedArm(paired_set(base_exp, inputs.synth_data, synth_cache, tokenizer))
     if "tle" in sizes:
         arms["tle"] = TLEArm(_frozen_tle(inputs.tle, base_exp), sentences)
     return arms
@@ -215,8 +217,9 @@ def _check_inputs(method: str, inputs: Inputs):
                 raise ConfigError(f"--method {method} needs --{name.replace('_', '-')}")
 
 
-def _prepare_exp_dir(base_exp: Path, out_dir: Path, config: AdaptConfig, method: str, inputs: Inputs):
-    """The base's token dir, CMVN and fbank config, and config.yaml: the base's model, init_param = the base."""
+def _prepare_exp_dir(base_exp: Path, out_dir: Path, config: AdaptConfig, method: str, inputs: Inputs, resume: bool):
+    """The base's token dir, CMVN and fbank config, and config.yaml: the base's model, init_param = the base, and
+    `inputs` (base, method, data dirs, text, TLE), which a resumed run must share with the run it continues."""
     copy_token_dir(base_exp, out_dir)
     for name in EXP_FILES:
         if (base_exp / name).exists():
@@ -228,8 +231,20 @@ def _prepare_exp_dir(base_exp: Path, out_dir: Path, config: AdaptConfig, method:
     config.init_param = [*inherited, str(base_exp.resolve())]
     config.inputs = {"base_exp": str(base_exp.resolve()), "method": method,
                      **{k: str(Path(v).resolve()) for k, v in inputs.__dict__.items() if v is not None}}
+    if resume and (out_dir / "config.yaml").is_file():
+        _check_same_inputs(out_dir, config.inputs)
     with atomic_write(out_dir / "config.yaml") as f:
         yaml.safe_dump(config.__dict__, f, sort_keys=False)
+
+
+def _check_same_inputs(out_dir: Path, inputs: dict):
+    """--resume continues OUT's checkpoints: refused when they were trained from other inputs (the cache dir aside,
+    which holds the same encoder outputs wherever it is)."""
+    old = (yaml.safe_load((out_dir / "config.yaml").read_text(encoding="utf-8")) or {}).get("inputs") or {}
+    changed = sorted(k for k in old.keys() | inputs.keys() if k != "cache_dir" and old.get(k) != inputs.get(k))
+    if changed:
+        raise ConfigError(f"{out_dir}: --resume would continue a run made with other {', '.join(changed)} "
+                          f"({out_dir / 'config.yaml'} inputs); give another OUT_DIR or remove it")
 
 
 def _frozen_tle(tle_exp: Path, base_exp: Path):

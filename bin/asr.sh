@@ -60,7 +60,7 @@ adapt_exp=${asr_exp}_adapt_${adapt_method/+/_}${adapt_speech}_$(basename "${adap
 decode_exp=${asr_exp}
 [ -z "${adapt_config}" ] || decode_exp=${adapt_exp}
 if [ -n "${adapt_config}" ] && [[ ${adapt_method} == *tts ]] && [ -z "${adapt_synth_set}" ]; then
-  echo "$0: --adapt_method ${adapt_method} needs --adapt_synth_set (the synthesized set it adapts on and is named by)" >&2
+  echo "$0: --adapt_method ${adapt_method} needs --adapt_synth_set (the synthesized set it adapts on)" >&2
   exit 1
 fi
 

@@ -53,7 +53,8 @@ def run(
                                                         "between methods of the same base."),
     unk: bool = typer.Option(False, help="Map target-text tokens outside the token list to <unk> (counted) instead "
                                          "of stopping at the first."),
-    resume: bool = typer.Option(False, help="Continue from OUT_DIR/checkpoint.pth if it exists."),
+    resume: bool = typer.Option(False, help="Continue from OUT_DIR/checkpoint.pth if it exists (refused when "
+                                            "OUT_DIR was made from other inputs)."),
 ):
     """Fine-tune BASE_EXP's decoder (and DeCRED heads) on target text, encoder and CTC frozen; OUT/summary.json
     gives the source dev WER before and after."""

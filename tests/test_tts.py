@@ -49,7 +49,12 @@ def test_a_retrained_model_voice_is_synthesized_anew_not_reused(grid_tts, tmp_pa
     assert synthesize_data_dir({"u1": "bin blue at f two now"}, voice, out) == 1
     assert synthesize_data_dir({"u1": "bin blue at f two now"}, voice, out) == 0
     model = model_path(exp, "tts")
-    os.utime(model, ns=(model.stat().st_atime_ns, model.stat().st_mtime_ns + 10**9))  # as a retraining leaves it
+    os.utime(model, ns=(model.stat().st_atime_ns, model.stat().st_mtime_ns + 10**9))  # touched (copied): same model
+    assert synthesize_data_dir({"u1": "bin blue at f two now"}, voice, out) == 0
+    state = torch.load(model, map_location="cpu", weights_only=False)
+    name = next(k for k, v in state.items() if v.is_floating_point())
+    state[name] = state[name] + 0.01  # as a retraining leaves it: other weights
+    torch.save(state, model)
     assert synthesize_data_dir({"u1": "bin blue at f two now"}, voice, out) == 1
 
 

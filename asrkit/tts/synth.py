@@ -10,7 +10,7 @@ The work is split like fbank: job J of N synthesizes the J-th contiguous share o
 utterance's audio file is written atomically, so it marks that utterance done and a re-run skips it; a run without a
 job (after the jobs, or instead of them) fills in whatever is missing and writes the data dir. The file is named
 <utt>.<digest>.<format>, the digest of what made it (voice, text, rate, pitch, sample rate, and for a trained TTS
-its model file's mtime and size): a re-run with another text or rate under the same utterance id, or with a
+the sha256 of its model file): a re-run with another text or rate under the same utterance id, or with a
 retrained model, synthesizes anew instead of reusing the old audio.
 """
 

@@ -13,17 +13,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
 from asrkit.asr.batching import bucket_batches, pad
 from asrkit.data.audio import iter_utterance_audio
 from asrkit.data.datadir import DataDirError, load_data_dir, read_dict, write_table
 from asrkit.data.tokens import Tokenizer, copy_token_dir
 from asrkit.errors import AsrkitError
-from asrkit.fileio import atomic_path, atomic_write
+from asrkit.fileio import atomic_path
 from asrkit.progress import progress_bar
 from asrkit.train.distributed import Distributed
 from asrkit.train.loop import seed_everything, set_up_logging, train_loop
+from asrkit.train.options import write_exp_config
 from asrkit.tts.align import read_durations, tts_token_ids
 from asrkit.tts.features import TTSFeatureExtractor
 from asrkit.tts.model import SPK2SID, TTSConfig, TTSModel, read_spk2sid
@@ -89,7 +89,8 @@ def make_batch(utts: list[Utterance]):
     return text, text_lens, mel, mel_lens, durations, pitch, energy, sids
 
 
-def prepare_exp_dir(exp_dir: Path, config_file: Path, data_dir: Path, alignment_dir: Path) -> TTSConfig:
+def prepare_exp_dir(exp_dir: Path, config_file: Path, data_dir: Path, alignment_dir: Path,
+                    resume: bool = False) -> TTSConfig:
     """Copy what synthesis needs (config, token list, speaker indices) into the exp dir, so it stands on its own."""
     exp_dir.mkdir(parents=True, exist_ok=True)
     config = TTSConfig.load(config_file)
@@ -100,15 +101,14 @@ def prepare_exp_dir(exp_dir: Path, config_file: Path, data_dir: Path, alignment_
         write_table(exp_dir / SPK2SID, {spk: str(sid) for sid, spk in enumerate(speakers)})
     copy_token_dir(alignment_dir, exp_dir)
     resolved = {**config.__dict__, "inputs": {"data": str(data_dir), "alignment": str(alignment_dir)}}
-    with atomic_write(exp_dir / "config.yaml") as f:
-        yaml.safe_dump(resolved, f, sort_keys=False)
+    write_exp_config(exp_dir, resolved, resume)
     return config
 
 
 def train_tts(data_dir: Path, exp_dir: Path, config_file: Path, alignment_dir: Path, resume: bool = False) -> Path:
     """Train as config_file says; returns the averaged model file."""
     exp_dir = Path(exp_dir)
-    config = prepare_exp_dir(exp_dir, config_file, data_dir, alignment_dir)
+    config = prepare_exp_dir(exp_dir, config_file, data_dir, alignment_dir, resume)
     set_up_logging(exp_dir / "train.log", is_main=True)
     tokenizer = Tokenizer.from_dir(exp_dir)
     spk2sid = read_spk2sid(exp_dir) if config.speakers else None

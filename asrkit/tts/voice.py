@@ -13,6 +13,7 @@ import numpy as np
 
 from asrkit.errors import AsrkitError
 from asrkit.expdir import load_tts, model_path, read_config
+from asrkit.train.cache import file_key
 from asrkit.tts.align import tts_token_ids
 from asrkit.tts.model import MODEL_FILE, read_spk2sid
 from asrkit.tts.vocoder import GriffinLim
@@ -20,9 +21,9 @@ from asrkit.tts.voices import Voice, VoiceError
 
 
 @functools.lru_cache(maxsize=4)
-def _load(exp_dir: Path, model_file: str, version: tuple[int, int]):
-    """load_tts, once for all the voices (one per speaker) of a model file as it is now (`version`: its mtime and
-    size, so a retrained file is read again); the model is only ever run in eval mode, so sharing it is safe."""
+def _load(exp_dir: Path, model_file: str, version: str):
+    """load_tts, once for all the voices (one per speaker) of a model file as it is now (`version`: the sha256 of its
+    contents, so a retrained file is read again); the model is only ever run in eval mode, so sharing it is safe."""
     return load_tts(exp_dir, model_file)
 
 
@@ -32,10 +33,10 @@ class ModelVoice(Voice):
         exp_dir, _, speaker = str(voice).rpartition("@") if "@" in str(voice) else (str(voice), "", "")
         try:
             read_config(Path(exp_dir), "tts")  # a tts exp dir at all, before its model file is looked for
-            stat = model_path(Path(exp_dir), "tts", model_file).stat()
-            version = (stat.st_mtime_ns, stat.st_size)
+            # the contents, not the mtime: a copy keeps its digest, a retrained file gets another
+            version = file_key([model_path(Path(exp_dir), "tts", model_file)])
             self.model, self.tokenizer, config = _load(Path(exp_dir), model_file, version)
-            self.version = "%d:%d" % version  # a retrained model makes new audio (synth.py)
+            self.version = version[:16]  # a retrained model makes new audio (synth.py)
         except AsrkitError as error:
             raise VoiceError(f"voice {self.spec}: {error}") from None
         self.sid = self._speaker_index(Path(exp_dir), speaker, config.speakers)

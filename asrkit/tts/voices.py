@@ -40,7 +40,7 @@ class Voice:
 
     def __init__(self, spec: str):
         self.spec = spec
-        self.version = ""  # what else the audio depends on besides spec (a model voice: its file's mtime and size)
+        self.version = ""  # what else the audio depends on besides spec (a model voice: its model file's sha256)
 
     def prepare_text(self, text: str) -> str:
         """What the engine is given to say for a transcript: each digit as its word, so "407" is "four zero

@@ -140,7 +140,7 @@ def test_resuming_an_adapt_run_with_other_target_text_is_refused_naming_it(grid,
     args[args.index(grid["target"])] = other
     result = CliRunner().invoke(app, [str(a) for a in args])
     assert result.exit_code == 1
-    assert f"{out}: --resume would continue a run made with other text" in result.output
+    assert f"{out}: resuming would continue a run trained with other inputs.text " in result.output
     assert torch.load(out / "checkpoint.pth", weights_only=False)["epoch"] == 1  # the checkpoint is left as it was
 
 

@@ -110,3 +110,18 @@ def test_torchrun_trains_with_two_ranks(yesno_recipe, tmp_path):
     subprocess.run(torchrun + command[1:], check=True, capture_output=True, timeout=600)
     assert "world size 2" in (exp / "train.log").read_text()
     assert _epochs_done(exp) == 1 and (exp / "valid.acc.ave.pth").exists()
+
+
+def test_a_resumed_run_may_train_longer_but_not_with_another_learning_rate(yesno_recipe, tmp_path):
+    config, exp = tmp_path / "train.yaml", tmp_path / "exp"
+    config.write_text(yaml.safe_dump({**TINY_CONFIG, "max_epoch": 1}))
+    subprocess.run(_train_command(yesno_recipe, exp, config, False), check=True, capture_output=True)
+    config.write_text(yaml.safe_dump({**TINY_CONFIG, "max_epoch": 2}))
+    subprocess.run(_train_command(yesno_recipe, exp, config, True), check=True, capture_output=True)
+    assert _epochs_done(exp) == 2
+
+    config.write_text(yaml.safe_dump({**TINY_CONFIG, "max_epoch": 3, "lr": 0.001}))
+    result = subprocess.run(_train_command(yesno_recipe, exp, config, True), capture_output=True, text=True)
+    assert result.returncode == 1
+    assert f"{exp}: resuming would continue a run trained with other lr " in result.stderr
+    assert _epochs_done(exp) == 2 and yaml.safe_load((exp / "config.yaml").read_text())["lr"] == 0.002

@@ -47,7 +47,7 @@ from asrkit.lm.text import read_sentences, training_ids
 from asrkit.train.cache import encoder_key
 from asrkit.train.distributed import Distributed
 from asrkit.train.loop import set_up_logging, train_loop
-from asrkit.train.options import LoopOptions
+from asrkit.train.options import LoopOptions, write_exp_config
 
 log = logging.getLogger("asrkit.train")
 METHODS = {"tts": ("source", "tts"), "tle": ("source", "tle"), "tle+tts": ("source", "tle", "tts")}
@@ -231,20 +231,8 @@ def _prepare_exp_dir(base_exp: Path, out_dir: Path, config: AdaptConfig, method:
     config.init_param = [*inherited, str(base_exp.resolve())]
     config.inputs = {"base_exp": str(base_exp.resolve()), "method": method,
                      **{k: str(Path(v).resolve()) for k, v in inputs.__dict__.items() if v is not None}}
-    if resume and (out_dir / "config.yaml").is_file():
-        _check_same_inputs(out_dir, config.inputs)
-    with atomic_write(out_dir / "config.yaml") as f:
-        yaml.safe_dump(config.__dict__, f, sort_keys=False)
-
-
-def _check_same_inputs(out_dir: Path, inputs: dict):
-    """--resume continues OUT's checkpoints: refused when they were trained from other inputs (the cache dir aside,
-    which holds the same encoder outputs wherever it is)."""
-    old = (yaml.safe_load((out_dir / "config.yaml").read_text(encoding="utf-8")) or {}).get("inputs") or {}
-    changed = sorted(k for k in old.keys() | inputs.keys() if k != "cache_dir" and old.get(k) != inputs.get(k))
-    if changed:
-        raise ConfigError(f"{out_dir}: --resume would continue a run made with other {', '.join(changed)} "
-                          f"({out_dir / 'config.yaml'} inputs); give another OUT_DIR or remove it")
+    # steps is this config's max_epoch; decode only measures; the cache holds the same encoder outputs anywhere
+    write_exp_config(out_dir, config.__dict__, resume, may_change=("steps", "decode", "inputs.cache_dir"))
 
 
 def _frozen_tle(tle_exp: Path, base_exp: Path):

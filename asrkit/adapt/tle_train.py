@@ -40,7 +40,7 @@ from asrkit.fileio import atomic_write
 from asrkit.train.cache import cache_encoder, encoder_key, load_cache
 from asrkit.train.distributed import Distributed
 from asrkit.train.loop import seed_everything, set_up_logging, train_loop
-from asrkit.train.options import LoopOptions
+from asrkit.train.options import LoopOptions, write_exp_config
 from asrkit.train.params import load_training_config
 
 log = logging.getLogger("asrkit.train")
@@ -105,9 +105,8 @@ def train_tle(asr_exp: Path, data_dir: Path, out_dir: Path, config_file: Path, c
     if resume and finished(out_dir, resolved):
         log.info(f"{out_dir}: trained and measured earlier with this config and encoder; summary.json reused")
         return json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
+    write_exp_config(out_dir, resolved, resume)
     (out_dir / "summary.json").unlink(missing_ok=True)  # from here on the run is measured anew
-    with atomic_write(out_dir / "config.yaml") as f:
-        yaml.safe_dump(resolved, f, sort_keys=False)
     seed_everything(config.seed)
     model = TLE(from_mapping(TLEConfig, config.model, "model", "TLE"), tokenizer.vocab_size, inputs["out_size"])
     model.log_rate.fill_(sum(math.log(data.num_frames[u] / max(len(data.targets[u]), 1)) for u in train_utts)

@@ -12,7 +12,6 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 
 from asrkit.asr.batching import FeatureSet, bucket_batches
 from asrkit.asr.model import ModelConfig
@@ -21,10 +20,10 @@ from asrkit.data.features import FBANK, FeatureKind, check_features_fit
 from asrkit.data.tokens import copy_token_dir
 from asrkit.errors import ConfigError
 from asrkit.expdir import build_asr, feature_kind
-from asrkit.fileio import atomic_write, copy_file
+from asrkit.fileio import copy_file
 from asrkit.train.distributed import Distributed
 from asrkit.train.loop import seed_everything, set_up_logging, train_loop
-from asrkit.train.options import LoopOptions
+from asrkit.train.options import LoopOptions, write_exp_config
 from asrkit.train.params import load_training_config
 
 log = logging.getLogger("asrkit.train")
@@ -57,8 +56,10 @@ class Inputs:
     cmvn: Path | None  # global CMVN stats of the training fbank (compute-cmvn's .npz); None for ROI features
 
 
-def prepare_exp_dir(exp_dir: Path, config_file: Path, inputs: Inputs, init: Path | None = None) -> TrainConfig:
-    """Copy everything decoding needs into the exp dir, so it stands on its own."""
+def prepare_exp_dir(exp_dir: Path, config_file: Path, inputs: Inputs, init: Path | None = None,
+                    resume: bool = False) -> TrainConfig:
+    """Copy everything decoding needs into the exp dir, so it stands on its own (a resumed run: with the options
+    and inputs it was trained with, write_exp_config)."""
     exp_dir.mkdir(parents=True, exist_ok=True)
     config = TrainConfig.load(config_file, init)
     copy_token_dir(inputs.token_dir, exp_dir)
@@ -71,8 +72,7 @@ def prepare_exp_dir(exp_dir: Path, config_file: Path, inputs: Inputs, init: Path
     check_feature_size(config_file, ModelConfig.from_dict(config.model), kind, features_config)
     copy_file(features_config, exp_dir / kind.config)
     resolved = {**config.__dict__, "inputs": {k: str(v) for k, v in inputs.__dict__.items()}}
-    with atomic_write(exp_dir / "config.yaml") as f:
-        yaml.safe_dump(resolved, f, sort_keys=False)
+    write_exp_config(exp_dir, resolved, resume)
     return config
 
 
@@ -113,7 +113,8 @@ def train(exp_dir: Path, config_file: Path, inputs: Inputs, resume: bool = False
     """Train as config_file says (with `init` as one more init_param entry); returns the averaged model file."""
     exp_dir = Path(exp_dir)
     dist_env = Distributed()
-    config = dist_env.on_main(lambda: prepare_exp_dir(exp_dir, config_file, inputs, init), "prepare the exp dir")
+    config = dist_env.on_main(lambda: prepare_exp_dir(exp_dir, config_file, inputs, init, resume),
+                               "prepare the exp dir")
     config = config or TrainConfig.load(config_file, init)
     set_up_logging(exp_dir / "train.log", dist_env.is_main)
     seed_everything(config.seed)

@@ -11,17 +11,15 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 
 from asrkit.asr.batching import bucket_batches
 from asrkit.data.tokens import Tokenizer, copy_token_dir
 from asrkit.errors import AsrkitError
-from asrkit.fileio import atomic_write
 from asrkit.lm.model import LanguageModel
 from asrkit.lm.text import read_sentences, training_ids
 from asrkit.train.distributed import Distributed
 from asrkit.train.loop import seed_everything, set_up_logging, train_loop
-from asrkit.train.options import LoopOptions
+from asrkit.train.options import LoopOptions, write_exp_config
 from asrkit.train.params import load_training_config
 
 log = logging.getLogger("asrkit.lm")
@@ -51,14 +49,13 @@ class LMInputs:
     unk: bool = False  # map tokens outside the token list to <unk> (else: an error naming the line)
 
 
-def prepare_exp_dir(exp_dir: Path, config_file: Path, inputs: LMInputs) -> LMTrainConfig:
+def prepare_exp_dir(exp_dir: Path, config_file: Path, inputs: LMInputs, resume: bool = False) -> LMTrainConfig:
     """Copy the token list and the resolved config into the exp dir, so it stands on its own."""
     exp_dir.mkdir(parents=True, exist_ok=True)
     config = LMTrainConfig.load(config_file)
     copy_token_dir(inputs.token_dir, exp_dir)
     resolved = {**config.__dict__, "inputs": {k: str(v) for k, v in inputs.__dict__.items()}}
-    with atomic_write(exp_dir / "config.yaml") as f:
-        yaml.safe_dump(resolved, f, sort_keys=False)
+    write_exp_config(exp_dir, resolved, resume)
     return config
 
 
@@ -89,7 +86,7 @@ def _batches(utts: list[list[int]], batch_tokens: int) -> list[list[list[int]]]:
 def train_lm(exp_dir: Path, config_file: Path, inputs: LMInputs, resume: bool = False) -> Path:
     """Train as config_file says; returns the averaged model file."""
     exp_dir = Path(exp_dir)
-    config = prepare_exp_dir(exp_dir, config_file, inputs)
+    config = prepare_exp_dir(exp_dir, config_file, inputs, resume)
     set_up_logging(exp_dir / "train.log", is_main=True)
     tokenizer = Tokenizer.from_dir(exp_dir)
     train, valid = load_texts(inputs, tokenizer, config.valid_lines)

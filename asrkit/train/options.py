@@ -4,9 +4,23 @@ Each trainer's config (asr, lm, tts, tle, avsr train; adapt run) is a LoopOption
 its models want them, other defaults (a field redeclared with a new default keeps the meaning written here). Each also
 declares `kind` (what its exp dir holds, for asrkit/expdir.py, whose RANKING says which valid figure `keep_nbest` and
 `patience` rank by) and `max_epoch` (epochs to train; a resumed run continues up to it).
+
+Every trainer records its resolved options and inputs in EXP/config.yaml by write_exp_config, which refuses to let a
+resumed run (EXP/checkpoint.pth there) continue under other options or inputs than those it was trained with: only
+RESUMABLE (and what the trainer names) may change between the runs.
 """
 
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from asrkit.errors import ConfigError
+from asrkit.fileio import atomic_write
+
+# What a resumed run may change: how long it goes on and which snapshots it keeps; anything else would make the
+# checkpoints a mix of two runs.
+RESUMABLE = ("max_epoch", "patience", "keep_nbest")
 
 
 @dataclass(kw_only=True)
@@ -23,3 +37,27 @@ class LoopOptions:
     freeze_param: list = field(default_factory=list)  # parameter-name prefixes left untrained (asrkit/train/params.py)
     init_param: list = field(default_factory=list)  # "src_file:src_key:dst_key:exclude_keys" entries to start from
     save_frozen: bool = True  # false: checkpoints hold only trainable tensors, the frozen ones come from init_param
+
+
+def write_exp_config(exp_dir: Path, resolved: dict, resume: bool, may_change: tuple[str, ...] = ()):
+    """Write EXP/config.yaml (`resolved`: the trainer's options, its inputs under `inputs`). With resume and a
+    checkpoint to continue, every option and input must equal the recorded one, RESUMABLE and the trainer's own
+    `may_change` aside (option names, or `inputs.<name>`): a ConfigError names those that differ."""
+    config_file = Path(exp_dir) / "config.yaml"
+    if resume and (Path(exp_dir) / "checkpoint.pth").is_file() and config_file.is_file():
+        old = _flat(yaml.safe_load(config_file.read_text(encoding="utf-8")) or {})
+        new = _flat(yaml.safe_load(yaml.safe_dump(resolved)))  # as it would be written: tuples become lists
+        skip = {*RESUMABLE, *may_change}
+        changed = sorted(k for k in old.keys() | new.keys() if k not in skip and old.get(k) != new.get(k))
+        if changed:
+            raise ConfigError(f"{exp_dir}: resuming would continue a run trained with other {', '.join(changed)} "
+                              f"(see {config_file}); give another exp dir, remove this one, or restore them")
+    with atomic_write(config_file) as f:
+        yaml.safe_dump(resolved, f, sort_keys=False)
+
+
+def _flat(config: dict) -> dict:
+    """config with its `inputs` dict spread into `inputs.<name>` entries."""
+    flat = {k: v for k, v in config.items() if k != "inputs"}
+    flat.update({f"inputs.{k}": v for k, v in (config.get("inputs") or {}).items()})
+    return flat

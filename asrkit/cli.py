@@ -169,7 +169,9 @@ def train(
                                         help="Global CMVN stats of the training fbank (required for fbank models; "
                                              "video_roi models have none)."),
     exp_dir: Path = typer.Option(..., help="Experiment dir (ESPnet layout)."),
-    resume: bool = typer.Option(False, help="Continue from EXP/checkpoint.pth if it exists."),
+    resume: bool = typer.Option(False, help="Continue from EXP/checkpoint.pth if it exists "
+                                "(refused when that run had other options or inputs; max_epoch, patience and "
+                                "keep_nbest may change)."),
     init: Optional[Path] = typer.Option(None, exists=True,
                                         help="Fine-tune: start from this model file or exp dir (e.g. an imported "
                                              "ESPnet model); shorthand for one more `init_param:` entry."),

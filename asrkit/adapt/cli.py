@@ -21,8 +21,9 @@ def tle_train(
     config: Path = typer.Option(..., exists=True, help="TLE YAML: `model` (asrkit/adapt/tle.py TLEConfig), heldout, "
                                                        "training options."),
     cache_dir: Optional[Path] = typer.Option(None, help="Encoder-output cache of DATA_DIR (default OUT_DIR/cache)."),
-    resume: bool = typer.Option(False, help="Continue from OUT_DIR/checkpoint.pth if it exists; a finished run of the "
-                                            "same config and encoder is reused as it is."),
+    resume: bool = typer.Option(False, help="Continue from OUT_DIR/checkpoint.pth if it exists (refused when "
+                                            "that run had other options or inputs); a finished run of the same config "
+                                            "and encoder is reused as it is."),
 ):
     """Train a text-to-latent VAE against EXP's frozen encoder outputs on DATA; OUT/summary.json reports it on the
     held-out utterances (reconstruction, length error, the unadapted decoder's CER reading its latents)."""
@@ -54,7 +55,8 @@ def run(
     unk: bool = typer.Option(False, help="Map target-text tokens outside the token list to <unk> (counted) instead "
                                          "of stopping at the first."),
     resume: bool = typer.Option(False, help="Continue from OUT_DIR/checkpoint.pth if it exists (refused when "
-                                            "OUT_DIR was made from other inputs)."),
+                                            "that run had other options or inputs; steps, patience, keep_nbest and "
+                                            "decode may change)."),
 ):
     """Fine-tune BASE_EXP's decoder (and DeCRED heads) on target text, encoder and CTC frozen; OUT/summary.json
     gives the source dev WER before and after."""

@@ -28,7 +28,9 @@ def train(
     valid_video: Path = typer.Option(..., exists=True, file_okay=False),
     lora_variant: Optional[str] = typer.Option(None, help="s, t or st: overrides the YAML's model.lora.variant (one "
                                                            "YAML serves the three runs of a recipe)."),
-    resume: bool = typer.Option(False, help="Continue from EXP_DIR/checkpoint.pth if it exists."),
+    resume: bool = typer.Option(False, help="Continue from EXP_DIR/checkpoint.pth if it exists "
+                                "(refused when that run had other options or inputs; max_epoch, patience and "
+                                "keep_nbest may change)."),
 ):
     """Train projectors, marker embeddings and LoRA adapters of a frozen LLM for ASR, VSR and AVSR at once.
 

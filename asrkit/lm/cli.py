@@ -26,7 +26,9 @@ def train(
     plain: bool = PLAIN,
     unk: bool = typer.Option(False, help="Map tokens outside the token list to <unk> and count them (default: an "
                                          "error naming FILE:LINE)."),
-    resume: bool = typer.Option(False, help="Continue from EXP_DIR/checkpoint.pth if it exists."),
+    resume: bool = typer.Option(False, help="Continue from EXP_DIR/checkpoint.pth if it exists "
+                                "(refused when that run had other options or inputs; max_epoch, patience and "
+                                "keep_nbest may change)."),
 ):
     """Train espnet2's LSTM (seq_rnn) or Transformer LM on TEXT over the tokens of TOKEN_DIR, by the shared loop.
 

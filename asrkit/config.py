@@ -1,4 +1,5 @@
-"""YAML config files into dataclasses: every config asrkit reads goes through load_config."""
+"""YAML config files into dataclasses: every config asrkit reads goes through load_config; changed_values compares
+two recorded configs (what a resumed run checks)."""
 
 import dataclasses
 import types
@@ -85,3 +86,23 @@ def save_config(config, path):
     """A config dataclass as a YAML mapping, atomically (load_config reads it back equal)."""
     with atomic_write(path) as f:
         yaml.safe_dump(dataclasses.asdict(config), f, sort_keys=False)
+
+
+def changed_values(old: dict, new: dict, may_change: tuple[str, ...] = ()) -> list[str]:
+    """The dotted names (`model.encoder.num_blocks`) of the values recorded in `old` that `new` has otherwise, names
+    under `may_change` aside. Values only `new` has (options added to asrkit since `old` was recorded) do not count."""
+    old, new = _flat(old), _flat(new)
+    free = tuple(may_change)
+    return [key for key in sorted(old) if old[key] != new.get(key)
+            and not any(key == name or key.startswith(name + ".") for name in free)]
+
+
+def _flat(values: dict, prefix: str = "") -> dict:
+    """{"a": {"b": 1}} -> {"a.b": 1}: the keys a changed value is named by."""
+    flat = {}
+    for key, value in values.items():
+        if isinstance(value, dict) and value:  # an empty dict is a value of its own ({} -> {"x": 1} is a change)
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat

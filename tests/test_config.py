@@ -1,4 +1,4 @@
-"""A training config's mistakes are one-line errors naming the file (and line), not tracebacks."""
+"""Config mistakes are one-line errors naming the file (and line), not tracebacks; what a resumed run compares."""
 
 import subprocess
 import sys
@@ -7,6 +7,7 @@ import pytest
 
 from asrkit.asr.decoding import load_decode_config
 from asrkit.asr.train import TrainConfig
+from asrkit.config import changed_values
 from asrkit.errors import ConfigError
 
 
@@ -50,3 +51,12 @@ def test_train_with_a_bad_config_exits_1_with_one_line(tmp_path):
                              str(tmp_path / "exp")], capture_output=True, text=True)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == f"asrkit train: {path}: model: unknown model option(s): encoder_typo"
+
+
+def test_changed_values_names_nested_options_and_ignores_options_added_since():
+    old = {"lr": 0.002, "max_epoch": 10, "model": {"encoder": {"num_blocks": 3}}, "inputs": {"text": "a", "cache": "x"}}
+    new = {"lr": 0.002, "max_epoch": 20, "model": {"encoder": {"num_blocks": 4}}, "inputs": {"text": "b", "cache": "y"},
+           "init": "xavier_uniform"}
+    assert changed_values(old, new) == ["inputs.cache", "inputs.text", "max_epoch", "model.encoder.num_blocks"]
+    assert changed_values(old, new, ("max_epoch", "inputs.cache", "model")) == ["inputs.text"]
+    assert changed_values(old, old) == []

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
+from asrkit.config import changed_values
 from asrkit.errors import ConfigError
 from asrkit.fileio import atomic_write
 from asrkit.refine.config import RefineConfig
@@ -86,21 +87,9 @@ def check_same_config(config: RefineConfig, config_file: Path, out_dir: Path):
     values = json.loads(json.dumps(values))  # tuples and lists compare alike once both went through JSON
     snapshot = out_dir / SNAPSHOT
     if snapshot.is_file():
-        old, new = _flat(json.loads(snapshot.read_text(encoding="utf-8"))), _flat(values)
-        changed = [key for key in sorted(old) if key != "rounds" and old[key] != new.get(key)]
+        changed = changed_values(json.loads(snapshot.read_text(encoding="utf-8")), values, may_change=("rounds",))
         if changed:
             raise ConfigError(f"{config_file}: {out_dir} was made with other values of {', '.join(changed)} "
                               f"({snapshot}); give another --out-dir or remove it")
     with atomic_write(snapshot) as f:
         json.dump(values, f, indent=1)
-
-
-def _flat(values: dict, prefix: str = "") -> dict:
-    """{"a": {"b": 1}} -> {"a.b": 1}: the keys a changed value is named by."""
-    flat = {}
-    for key, value in values.items():
-        if isinstance(value, dict) and value:  # an empty dict is a value of its own ({} -> {"x": 1} is a change)
-            flat.update(_flat(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat

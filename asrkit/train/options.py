@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from asrkit.config import changed_values
 from asrkit.errors import ConfigError
 from asrkit.fileio import atomic_write
 
@@ -41,23 +42,15 @@ class LoopOptions:
 
 def write_exp_config(exp_dir: Path, resolved: dict, resume: bool, may_change: tuple[str, ...] = ()):
     """Write EXP/config.yaml (`resolved`: the trainer's options, its inputs under `inputs`). With resume and a
-    checkpoint to continue, every option and input must equal the recorded one, RESUMABLE and the trainer's own
-    `may_change` aside (option names, or `inputs.<name>`): a ConfigError names those that differ."""
+    checkpoint to continue, every recorded option and input must be unchanged, RESUMABLE and the trainer's own
+    `may_change` aside (dotted names: `decode`, `inputs.cache_dir`): a ConfigError names those that differ."""
     config_file = Path(exp_dir) / "config.yaml"
     if resume and (Path(exp_dir) / "checkpoint.pth").is_file() and config_file.is_file():
-        old = _flat(yaml.safe_load(config_file.read_text(encoding="utf-8")) or {})
-        new = _flat(yaml.safe_load(yaml.safe_dump(resolved)))  # as it would be written: tuples become lists
-        skip = {*RESUMABLE, *may_change}
-        changed = sorted(k for k in old.keys() | new.keys() if k not in skip and old.get(k) != new.get(k))
+        old = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
+        new = yaml.safe_load(yaml.safe_dump(resolved))  # as it would be written: tuples become lists
+        changed = changed_values(old, new, (*RESUMABLE, *may_change))
         if changed:
             raise ConfigError(f"{exp_dir}: resuming would continue a run trained with other {', '.join(changed)} "
                               f"(see {config_file}); give another exp dir, remove this one, or restore them")
     with atomic_write(config_file) as f:
         yaml.safe_dump(resolved, f, sort_keys=False)
-
-
-def _flat(config: dict) -> dict:
-    """config with its `inputs` dict spread into `inputs.<name>` entries."""
-    flat = {k: v for k, v in config.items() if k != "inputs"}
-    flat.update({f"inputs.{k}": v for k, v in (config.get("inputs") or {}).items()})
-    return flat

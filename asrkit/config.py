@@ -88,13 +88,17 @@ def save_config(config, path):
         yaml.safe_dump(dataclasses.asdict(config), f, sort_keys=False)
 
 
-def changed_values(old: dict, new: dict, may_change: tuple[str, ...] = ()) -> list[str]:
-    """The dotted names (`model.encoder.num_blocks`) of the values recorded in `old` that `new` has otherwise, names
-    under `may_change` aside. Values only `new` has (options added to asrkit since `old` was recorded) do not count."""
+def changed_values(old: dict, new: dict, may_change: tuple[str, ...] = (),
+                   sections: tuple[str, ...] = ()) -> list[str]:
+    """The dotted names (`model.encoder.num_blocks`) of the values that differ between two recorded configs, names
+    under `may_change` aside. An option only `new` has at the top level, or directly in one of `sections` (configs
+    recorded as dataclasses), was added to asrkit since `old` was recorded and does not count; one a YAML section
+    gained (a key added under `model:`) does."""
     old, new = _flat(old), _flat(new)
-    free = tuple(may_change)
-    return [key for key in sorted(old) if old[key] != new.get(key)
-            and not any(key == name or key.startswith(name + ".") for name in free)]
+    added_to_asrkit = {key for key in new if key.rpartition(".")[0] in ("", *sections)}
+    keys = set(old) | (set(new) - added_to_asrkit)
+    return [key for key in sorted(keys) if old.get(key) != new.get(key)
+            and not any(key == name or key.startswith(name + ".") for name in may_change)]
 
 
 def _flat(values: dict, prefix: str = "") -> dict:

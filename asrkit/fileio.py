@@ -1,9 +1,11 @@
-"""Atomic file writes: a reader never sees a half-written file."""
+"""Atomic file writes (a reader never sees a half-written file), and file_key: the sha256 of files' contents."""
 
 import contextlib
+import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -35,3 +37,16 @@ def copy_file(source, target):
     """shutil.copyfile, atomically: a reader sees the old target or the whole new one."""
     with atomic_path(target) as tmp:
         shutil.copyfile(source, tmp)
+
+
+def file_key(paths: Iterable[Path]) -> str:
+    """sha256 over the names, sizes and contents of the files that exist among `paths`, in the order given."""
+    digest = hashlib.sha256()
+    for path in paths:
+        if Path(path).is_file():
+            # name and size first, so that no two sets of files hash the same stream
+            digest.update(f"{Path(path).name}\0{Path(path).stat().st_size}\0".encode())
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()

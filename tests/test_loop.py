@@ -19,6 +19,7 @@ from torch import nn
 from asrkit.errors import AsrkitError, ConfigError
 from asrkit.train.distributed import Distributed
 from asrkit.train.loop import seed_everything, train_loop
+from asrkit.train.options import check_resumable, write_exp_config
 from asrkit.train.params import init_params
 from asrkit.tts.model import TTSConfig
 
@@ -137,6 +138,31 @@ def test_a_checkpoint_without_the_frozen_part_holds_only_trainable_tensors_and_r
     for key, tensor in straight.state_dict().items():
         torch.testing.assert_close(resumed.state_dict()[key], tensor, msg=key)
     assert saved["history"] == torch.load(tmp_path / "straight" / "checkpoint.pth", weights_only=False)["history"]
+
+
+def test_a_run_resumed_with_a_larger_keep_nbest_averages_the_snapshots_left(tmp_path, caplog):
+    run(tmp_path, "train.yaml", keep_nbest=1, max_epoch=2)
+    with caplog.at_level(logging.WARNING, logger="asrkit.train"):
+        run(tmp_path, "train.yaml", resume=True, keep_nbest=3)
+    history = torch.load(tmp_path / "checkpoint.pth", weights_only=False)["history"]
+    assert len(history) == 3 and (tmp_path / "valid.loss.ave.pth").is_file()
+    gone = [h["epoch"] for h in history if not (tmp_path / f"{h['epoch']}epoch.pth").is_file()]
+    assert len(gone) == 1 and gone[0] in (1, 2)  # the one of epochs 1-2 that keep_nbest 1 deleted
+    assert any(f"snapshots of epochs {gone} are gone" in r.message for r in caplog.records)
+
+
+def test_a_resume_under_another_model_option_is_refused_before_anything_is_written(tmp_path):
+    recorded = {"lr": 0.002, "max_epoch": 3, "model": {"encoder": {"num_blocks": 3}}, "inputs": {"text": "a"}}
+    write_exp_config(tmp_path, recorded)
+    (tmp_path / "checkpoint.pth").write_bytes(b"")
+    before = (tmp_path / "config.yaml").read_bytes()
+    check_resumable(tmp_path, {**recorded, "max_epoch": 9, "amp": "none", "inputs": {"text": "a", "added": 1}}, True)
+    for changed, name in (({"lr": 0.001}, "lr"), ({"model": {"encoder": {"num_blocks": 3, "dropout_rate": 0.5}}},
+                                                      "model.encoder.dropout_rate")):
+        with pytest.raises(ConfigError, match=f"resuming would continue a run trained with other {name} "):
+            check_resumable(tmp_path, {**recorded, **changed}, True)
+    check_resumable(tmp_path, {**recorded, "lr": 0.001}, False)  # a fresh start is not compared
+    assert (tmp_path / "config.yaml").read_bytes() == before
 
 
 def test_save_frozen_false_needs_the_frozen_part_from_init_param(tmp_path):

@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-import yaml
 
 from asrkit.adapt.latents import error_rate, read_latents
 from asrkit.adapt.tle_train import paired_set
@@ -47,7 +46,7 @@ from asrkit.lm.text import read_sentences, training_ids
 from asrkit.train.cache import encoder_key
 from asrkit.train.distributed import Distributed
 from asrkit.train.loop import set_up_logging, train_loop
-from asrkit.train.options import LoopOptions, write_exp_config
+from asrkit.train.options import LoopOptions, check_resumable, write_exp_config
 
 log = logging.getLogger("asrkit.train")
 METHODS = {"tts": ("source", "tts"), "tle": ("source", "tle"), "tle+tts": ("source", "tle", "tts")}
@@ -161,9 +160,8 @@ def adapt(base_exp: Path, out_dir: Path, method: str, config_file: Path, inputs:
     config = AdaptConfig.load(config_file)
     sizes = arm_sizes(config, method, config_file)
     _check_inputs(method, inputs)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    set_up_logging(out_dir / "train.log", True)
     _prepare_exp_dir(base_exp, out_dir, config, method, inputs, resume)
+    set_up_logging(out_dir / "train.log", True)
     model, tokenizer = build_asr(out_dir)
     sentences, mapped = (training_ids(read_sentences(inputs.text, plain=True), tokenizer, base_exp, unk)
                          if "tle" in sizes else ([], 0))
@@ -219,20 +217,24 @@ def _check_inputs(method: str, inputs: Inputs):
 
 def _prepare_exp_dir(base_exp: Path, out_dir: Path, config: AdaptConfig, method: str, inputs: Inputs, resume: bool):
     """The base's token dir, CMVN and fbank config, and config.yaml: the base's model, init_param = the base, and
-    `inputs` (base, method, data dirs, text, TLE), which a resumed run must share with the run it continues."""
-    copy_token_dir(base_exp, out_dir)
-    for name in EXP_FILES:
-        if (base_exp / name).exists():
-            copy_file(base_exp / name, out_dir / name)
+    `inputs` (base and its encoder's key, method, data dirs, text, TLE). A resumed run must have the options and
+    inputs of the run it continues (check_resumable), `steps`, `decode` and the cache's place aside."""
     base = read_config(base_exp, "asr")
     config.model = base["model"]
     # a base saved without its frozen part (save_frozen: false) gets it from its own init_param sources first
     inherited = [] if base.get("save_frozen", True) else base.get("init_param", [])
     config.init_param = [*inherited, str(base_exp.resolve())]
     config.inputs = {"base_exp": str(base_exp.resolve()), "method": method,
+                     "encoder_key": encoder_key(base_exp, model_path(base_exp, "asr")),  # a base retrained in place
                      **{k: str(Path(v).resolve()) for k, v in inputs.__dict__.items() if v is not None}}
     # steps is this config's max_epoch; decode only measures; the cache holds the same encoder outputs anywhere
-    write_exp_config(out_dir, config.__dict__, resume, may_change=("steps", "decode", "inputs.cache_dir"))
+    check_resumable(out_dir, config.__dict__, resume, may_change=("steps", "decode", "inputs.cache_dir"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    copy_token_dir(base_exp, out_dir)
+    for name in EXP_FILES:
+        if (base_exp / name).exists():
+            copy_file(base_exp / name, out_dir / name)
+    write_exp_config(out_dir, config.__dict__)
 
 
 def _frozen_tle(tle_exp: Path, base_exp: Path):

@@ -13,7 +13,9 @@ on them. OUT is a `kind: tle` exp dir:
                        model's relative error (mean, max, share within 10 %), and the CER and WER of the ASR exp's
                        *unadapted* decoder (beam search by `decode`, CTC weight 0) reading the TLE's latents
                        (posterior mean, predicted T) and, for reference, reading the real encoder outputs
-With resume, a finished run (summary.json) with the same config and inputs is returned as it is, not measured again.
+With resume, a finished run (summary.json) with the same config and inputs is returned as it is, not measured again;
+an unfinished one continues from its checkpoint, refused when its options or inputs differ (`decode` and the cache's
+place aside).
 """
 
 import json
@@ -40,7 +42,7 @@ from asrkit.fileio import atomic_write
 from asrkit.train.cache import cache_encoder, encoder_key, load_cache
 from asrkit.train.distributed import Distributed
 from asrkit.train.loop import seed_everything, set_up_logging, train_loop
-from asrkit.train.options import LoopOptions, write_exp_config
+from asrkit.train.options import LoopOptions, check_resumable, write_exp_config
 from asrkit.train.params import load_training_config
 
 log = logging.getLogger("asrkit.train")
@@ -89,23 +91,26 @@ def train_tle(asr_exp: Path, data_dir: Path, out_dir: Path, config_file: Path, c
     """Train OUT's TLE for ASR_EXP on DATA as config_file says; returns the summary written to OUT/summary.json."""
     out_dir, asr_exp = Path(out_dir), Path(asr_exp)
     config = TLETrainConfig.load(config_file)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    set_up_logging(out_dir / "train.log", True)
     asr, tokenizer = load_asr(asr_exp)
     cache_dir = Path(cache_dir or out_dir / "cache")
-    data = paired_set(asr_exp, data_dir, cache_dir, tokenizer)
-    train_utts, heldout = split_heldout(list(data.num_frames), config.heldout, config.seed, config_file)
-    with atomic_write(out_dir / "heldout") as f:
-        f.writelines(utt + "\n" for utt in heldout)
-    copy_token_dir(asr_exp, out_dir)
     inputs = {"asr_exp": str(asr_exp.resolve()), "data": str(Path(data_dir).resolve()),
               "cache": str(cache_dir.resolve()), "encoder_key": encoder_key(asr_exp, model_path(asr_exp, "asr")),
               "out_size": asr.encoder.output_size()}
     resolved = {**config.__dict__, "inputs": inputs}
     if resume and finished(out_dir, resolved):
+        set_up_logging(out_dir / "train.log", True)
         log.info(f"{out_dir}: trained and measured earlier with this config and encoder; summary.json reused")
         return json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
-    write_exp_config(out_dir, resolved, resume)
+    # decode only measures the summary; the cache holds the same encoder outputs wherever it is
+    check_resumable(out_dir, resolved, resume, may_change=("decode", "inputs.cache"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    set_up_logging(out_dir / "train.log", True)
+    data = paired_set(asr_exp, data_dir, cache_dir, tokenizer)
+    train_utts, heldout = split_heldout(list(data.num_frames), config.heldout, config.seed, config_file)
+    with atomic_write(out_dir / "heldout") as f:
+        f.writelines(utt + "\n" for utt in heldout)
+    copy_token_dir(asr_exp, out_dir)
+    write_exp_config(out_dir, resolved)
     (out_dir / "summary.json").unlink(missing_ok=True)  # from here on the run is measured anew
     seed_everything(config.seed)
     model = TLE(from_mapping(TLEConfig, config.model, "model", "TLE"), tokenizer.vocab_size, inputs["out_size"])

@@ -12,7 +12,6 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 from asrkit.asr.batching import FeatureSet, bucket_batches
 from asrkit.asr.model import ModelConfig
 from asrkit.data.datadir import DataDirError
@@ -23,7 +22,7 @@ from asrkit.expdir import build_asr, feature_kind
 from asrkit.fileio import copy_file
 from asrkit.train.distributed import Distributed
 from asrkit.train.loop import seed_everything, set_up_logging, train_loop
-from asrkit.train.options import LoopOptions, write_exp_config
+from asrkit.train.options import LoopOptions, check_resumable, write_exp_config
 from asrkit.train.params import load_training_config
 
 log = logging.getLogger("asrkit.train")
@@ -59,9 +58,11 @@ class Inputs:
 def prepare_exp_dir(exp_dir: Path, config_file: Path, inputs: Inputs, init: Path | None = None,
                     resume: bool = False) -> TrainConfig:
     """Copy everything decoding needs into the exp dir, so it stands on its own (a resumed run: with the options
-    and inputs it was trained with, write_exp_config)."""
-    exp_dir.mkdir(parents=True, exist_ok=True)
+    and inputs it was trained with, check_resumable)."""
     config = TrainConfig.load(config_file, init)
+    resolved = {**config.__dict__, "inputs": {k: str(v) for k, v in inputs.__dict__.items()}}
+    check_resumable(exp_dir, resolved, resume)
+    exp_dir.mkdir(parents=True, exist_ok=True)
     copy_token_dir(inputs.token_dir, exp_dir)
     kind = feature_kind({"model": config.model})
     if inputs.cmvn is not None:
@@ -71,8 +72,7 @@ def prepare_exp_dir(exp_dir: Path, config_file: Path, inputs: Inputs, init: Path
     features_config = features_config_of(inputs, kind)
     check_feature_size(config_file, ModelConfig.from_dict(config.model), kind, features_config)
     copy_file(features_config, exp_dir / kind.config)
-    resolved = {**config.__dict__, "inputs": {k: str(v) for k, v in inputs.__dict__.items()}}
-    write_exp_config(exp_dir, resolved, resume)
+    write_exp_config(exp_dir, resolved)
     return config
 
 

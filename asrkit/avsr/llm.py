@@ -79,6 +79,6 @@ def keep_layers(model, num_layers: int):
 
 def llm_key(path: Path) -> str:
     """sha256 of an LLM's files (a GGUF file, or the files of a model dir): what an AVSR exp dir was trained on."""
-    from asrkit.train.cache import file_key
+    from asrkit.fileio import file_key
 
     return file_key([path] if path.is_file() else sorted(p for p in path.iterdir() if p.is_file()))

@@ -22,7 +22,6 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 from asrkit.asr.batching import FeatureSet, bucket_batches
 from asrkit.avsr.llm import SMOLLM2, LLMConfig, llm_key, resolve_path
 from asrkit.avsr.model import TASKS, ModelConfig, build_avsr
@@ -32,7 +31,7 @@ from asrkit.errors import ConfigError
 from asrkit.train.cache import load_cache_covering
 from asrkit.train.distributed import Distributed
 from asrkit.train.loop import seed_everything, set_up_logging, train_loop
-from asrkit.train.options import LoopOptions, write_exp_config
+from asrkit.train.options import LoopOptions, check_resumable, write_exp_config
 from asrkit.train.params import load_training_config
 
 log = logging.getLogger("asrkit.train")
@@ -107,9 +106,9 @@ class Batch:
         return len(self.utts)
 
 
-def resolve_exp_config(exp_dir: Path, config: AVSRTrainConfig, train: DataSet, inputs: dict, resume: bool) -> dict:
+def write_avsr_config(exp_dir: Path, config: AVSRTrainConfig, train: DataSet, inputs: dict, resume: bool) -> dict:
     """config.yaml of the exp dir: the model with the caches' widths, the LLM by absolute path and key (a resumed
-    run: with the options and inputs it was trained with, the config file's name aside; write_exp_config)."""
+    run: with the options and inputs it was trained with, the config file's name aside; check_resumable)."""
     first = next(iter(train.audio.values()))
     audio_dim = first.load(next(iter(train.text))).shape[1]
     video_dim = train.video.load(next(iter(train.text))).shape[1]
@@ -118,8 +117,9 @@ def resolve_exp_config(exp_dir: Path, config: AVSRTrainConfig, train: DataSet, i
     path = config.llm.get("path", SMOLLM2)  # `smollm2` stays a name: every install has its own copy
     llm = {**config.llm, "path": path if path == SMOLLM2 else str(resolve_path(path).resolve())}
     resolved = {**config.__dict__, "model": model, "llm": llm, "llm_key": llm_key(resolve_path(path)), "inputs": inputs}
+    check_resumable(exp_dir, resolved, resume, may_change=("inputs.config",))
     exp_dir.mkdir(parents=True, exist_ok=True)
-    write_exp_config(exp_dir, resolved, resume, may_change=("inputs.config",))
+    write_exp_config(exp_dir, resolved)
     return resolved
 
 
@@ -160,7 +160,7 @@ def train(exp_dir: Path, config_file: Path, paths: dict[str, Path], resume: bool
     train_set = DataSet.load(paths["train_data"], paths["train_audio"], paths["train_video"])
     valid_set = DataSet.load(paths["valid_data"], paths["valid_audio"], paths["valid_video"])
     inputs = {"config": str(config_file), **{k: str(v) for k, v in paths.items()}}
-    resolved = resolve_exp_config(exp_dir, config, train_set, inputs, resume)  # one process (above): it writes
+    resolved = write_avsr_config(exp_dir, config, train_set, inputs, resume)  # one process (above): it writes
     config.inputs = resolved["inputs"]
     set_up_logging(exp_dir / "train.log", dist_env.is_main)
     seed_everything(config.seed)

@@ -11,7 +11,6 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 from asrkit.asr.batching import bucket_batches
 from asrkit.data.tokens import Tokenizer, copy_token_dir
 from asrkit.errors import AsrkitError
@@ -19,7 +18,7 @@ from asrkit.lm.model import LanguageModel
 from asrkit.lm.text import read_sentences, training_ids
 from asrkit.train.distributed import Distributed
 from asrkit.train.loop import seed_everything, set_up_logging, train_loop
-from asrkit.train.options import LoopOptions, write_exp_config
+from asrkit.train.options import LoopOptions, check_resumable, write_exp_config
 from asrkit.train.params import load_training_config
 
 log = logging.getLogger("asrkit.lm")
@@ -50,12 +49,14 @@ class LMInputs:
 
 
 def prepare_exp_dir(exp_dir: Path, config_file: Path, inputs: LMInputs, resume: bool = False) -> LMTrainConfig:
-    """Copy the token list and the resolved config into the exp dir, so it stands on its own."""
-    exp_dir.mkdir(parents=True, exist_ok=True)
+    """Copy the token list and the resolved config into the exp dir, so it stands on its own (a resumed run: with
+    the options and inputs it was trained with, check_resumable)."""
     config = LMTrainConfig.load(config_file)
-    copy_token_dir(inputs.token_dir, exp_dir)
     resolved = {**config.__dict__, "inputs": {k: str(v) for k, v in inputs.__dict__.items()}}
-    write_exp_config(exp_dir, resolved, resume)
+    check_resumable(exp_dir, resolved, resume)
+    exp_dir.mkdir(parents=True, exist_ok=True)
+    copy_token_dir(inputs.token_dir, exp_dir)
+    write_exp_config(exp_dir, resolved)
     return config
 
 

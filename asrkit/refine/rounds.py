@@ -87,7 +87,8 @@ def check_same_config(config: RefineConfig, config_file: Path, out_dir: Path):
     values = json.loads(json.dumps(values))  # tuples and lists compare alike once both went through JSON
     snapshot = out_dir / SNAPSHOT
     if snapshot.is_file():
-        changed = changed_values(json.loads(snapshot.read_text(encoding="utf-8")), values, may_change=("rounds",))
+        changed = changed_values(json.loads(snapshot.read_text(encoding="utf-8")), values, may_change=("rounds",),
+                                 sections=("tts_config_values", "decode_config_values"))
         if changed:
             raise ConfigError(f"{config_file}: {out_dir} was made with other values of {', '.join(changed)} "
                               f"({snapshot}); give another --out-dir or remove it")

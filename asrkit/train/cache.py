@@ -17,8 +17,7 @@ refuses jobs made by another model.
 """
 
 import dataclasses
-import hashlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import kaldiio
@@ -30,25 +29,12 @@ from asrkit.data.audio import iter_utterance_audio
 from asrkit.data.datadir import DataDirError, load_data_dir, read_dict, write_table
 from asrkit.data.features import fbank, job_share, reads_feature_table
 from asrkit.expdir import fbank_config, feature_kind, load_asr, model_path, read_config
-from asrkit.fileio import atomic_path, atomic_write
+from asrkit.fileio import atomic_path, atomic_write, file_key
 from asrkit.progress import progress_bar
 
 FrozenModule = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 # What an ASR encoder's outputs depend on, besides the model file (absent ones are left out of the key).
 EXP_FILES_IN_KEY = ("config.yaml", "cmvn.npz", "fbank.yaml", "roi.yaml")
-
-
-def file_key(paths: Iterable[Path]) -> str:
-    """sha256 over the names, sizes and contents of the files that exist among `paths`, in the order given."""
-    digest = hashlib.sha256()
-    for path in paths:
-        if Path(path).is_file():
-            # name and size first, so that no two sets of files hash the same stream
-            digest.update(f"{Path(path).name}\0{Path(path).stat().st_size}\0".encode())
-            with open(path, "rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    digest.update(block)
-    return digest.hexdigest()
 
 
 def encoder_key(exp_dir: Path, model_file: Path) -> str:

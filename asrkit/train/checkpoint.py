@@ -74,7 +74,15 @@ class TrainingState:
 
 
 def average_nbest(exp_dir: Path, epochs: list[int], out: Path):
-    """Average the parameters of the given epochs' snapshots (ESPnet's valid.acc.ave)."""
+    """Average the parameters of the given epochs' snapshots (ESPnet's valid.acc.ave). A snapshot deleted earlier
+    (a run resumed with a larger keep_nbest than it was saved under) is left out with a warning."""
+    gone = [e for e in epochs if not (exp_dir / f"{e}epoch.pth").is_file()]
+    if gone:
+        log.warning(f"{exp_dir}: snapshots of epochs {sorted(gone)} are gone (deleted under a smaller keep_nbest); "
+                    "averaging the others")
+    epochs = [e for e in epochs if e not in gone]
+    if not epochs:
+        raise AsrkitError(f"{exp_dir}: no snapshot of the n-best epochs is left to average")
     states = [torch.load(exp_dir / f"{e}epoch.pth", map_location="cpu") for e in epochs]
     average = {}
     for key, value in states[0].items():

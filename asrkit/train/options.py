@@ -5,9 +5,9 @@ its models want them, other defaults (a field redeclared with a new default keep
 declares `kind` (what its exp dir holds, for asrkit/expdir.py, whose RANKING says which valid figure `keep_nbest` and
 `patience` rank by) and `max_epoch` (epochs to train; a resumed run continues up to it).
 
-Every trainer records its resolved options and inputs in EXP/config.yaml by write_exp_config, which refuses to let a
-resumed run (EXP/checkpoint.pth there) continue under other options or inputs than those it was trained with: only
-RESUMABLE (and what the trainer names) may change between the runs.
+Every trainer records its resolved options and inputs in EXP/config.yaml (write_exp_config), and first, before it
+writes anything into EXP, refuses to let a resumed run (EXP/checkpoint.pth there) continue under other options or
+inputs than those it was trained with (check_resumable): only RESUMABLE (and what the trainer names) may change.
 """
 
 from dataclasses import dataclass, field
@@ -40,17 +40,23 @@ class LoopOptions:
     save_frozen: bool = True  # false: checkpoints hold only trainable tensors, the frozen ones come from init_param
 
 
-def write_exp_config(exp_dir: Path, resolved: dict, resume: bool, may_change: tuple[str, ...] = ()):
-    """Write EXP/config.yaml (`resolved`: the trainer's options, its inputs under `inputs`). With resume and a
-    checkpoint to continue, every recorded option and input must be unchanged, RESUMABLE and the trainer's own
-    `may_change` aside (dotted names: `decode`, `inputs.cache_dir`): a ConfigError names those that differ."""
+def check_resumable(exp_dir: Path, resolved: dict, resume: bool, may_change: tuple[str, ...] = ()):
+    """With resume and a checkpoint in EXP to continue, every option and input recorded in EXP/config.yaml must equal
+    `resolved`'s (the trainer's options, its inputs under `inputs`), RESUMABLE and the trainer's own `may_change`
+    aside (dotted names: `decode`, `inputs.cache_dir`): a ConfigError names those that differ. Reads only: a trainer
+    calls it before it writes anything into EXP."""
     config_file = Path(exp_dir) / "config.yaml"
-    if resume and (Path(exp_dir) / "checkpoint.pth").is_file() and config_file.is_file():
-        old = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
-        new = yaml.safe_load(yaml.safe_dump(resolved))  # as it would be written: tuples become lists
-        changed = changed_values(old, new, (*RESUMABLE, *may_change))
-        if changed:
-            raise ConfigError(f"{exp_dir}: resuming would continue a run trained with other {', '.join(changed)} "
-                              f"(see {config_file}); give another exp dir, remove this one, or restore them")
-    with atomic_write(config_file) as f:
+    if not (resume and (Path(exp_dir) / "checkpoint.pth").is_file() and config_file.is_file()):
+        return
+    old = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
+    new = yaml.safe_load(yaml.safe_dump(resolved))  # as it would be written: tuples become lists
+    changed = changed_values(old, new, (*RESUMABLE, *may_change), sections=("inputs",))  # inputs: named by asrkit
+    if changed:
+        raise ConfigError(f"{exp_dir}: resuming would continue a run trained with other {', '.join(changed)} "
+                          f"(see {config_file}); give another exp dir, remove this one, or restore them")
+
+
+def write_exp_config(exp_dir: Path, resolved: dict):
+    """EXP/config.yaml: the resolved options and inputs, as check_resumable reads them back."""
+    with atomic_write(Path(exp_dir) / "config.yaml") as f:
         yaml.safe_dump(resolved, f, sort_keys=False)

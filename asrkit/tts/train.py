@@ -23,7 +23,7 @@ from asrkit.fileio import atomic_path
 from asrkit.progress import progress_bar
 from asrkit.train.distributed import Distributed
 from asrkit.train.loop import seed_everything, set_up_logging, train_loop
-from asrkit.train.options import write_exp_config
+from asrkit.train.options import check_resumable, write_exp_config
 from asrkit.tts.align import read_durations, tts_token_ids
 from asrkit.tts.features import TTSFeatureExtractor
 from asrkit.tts.model import SPK2SID, TTSConfig, TTSModel, read_spk2sid
@@ -91,17 +91,20 @@ def make_batch(utts: list[Utterance]):
 
 def prepare_exp_dir(exp_dir: Path, config_file: Path, data_dir: Path, alignment_dir: Path,
                     resume: bool = False) -> TTSConfig:
-    """Copy what synthesis needs (config, token list, speaker indices) into the exp dir, so it stands on its own."""
-    exp_dir.mkdir(parents=True, exist_ok=True)
+    """Copy what synthesis needs (config, token list, speaker indices) into the exp dir, so it stands on its own (a
+    resumed run: with the options and inputs it was trained with, the vocoder aside; check_resumable)."""
     config = TTSConfig.load(config_file)
     config.features = config.feature_config.as_dict()  # defaults written out: synthesis must match training
+    speakers = sorted(set(load_data_dir(data_dir).utt2spk.values())) if config.speakers else []
     if config.speakers:
-        speakers = sorted(set(load_data_dir(data_dir).utt2spk.values()))
         config.model = {**config.model, "spks": len(speakers)}
+    resolved = {**config.__dict__, "inputs": {"data": str(data_dir), "alignment": str(alignment_dir)}}
+    check_resumable(exp_dir, resolved, resume, may_change=("vocoder",))  # Griffin-Lim runs after training
+    exp_dir.mkdir(parents=True, exist_ok=True)
+    if config.speakers:
         write_table(exp_dir / SPK2SID, {spk: str(sid) for sid, spk in enumerate(speakers)})
     copy_token_dir(alignment_dir, exp_dir)
-    resolved = {**config.__dict__, "inputs": {"data": str(data_dir), "alignment": str(alignment_dir)}}
-    write_exp_config(exp_dir, resolved, resume)
+    write_exp_config(exp_dir, resolved)
     return config
 
 

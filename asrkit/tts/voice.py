@@ -13,7 +13,7 @@ import numpy as np
 
 from asrkit.errors import AsrkitError
 from asrkit.expdir import load_tts, model_path, read_config
-from asrkit.train.cache import file_key
+from asrkit.fileio import file_key
 from asrkit.tts.align import tts_token_ids
 from asrkit.tts.model import MODEL_FILE, read_spk2sid
 from asrkit.tts.vocoder import GriffinLim
@@ -27,14 +27,25 @@ def _load(exp_dir: Path, model_file: str, version: str):
     return load_tts(exp_dir, model_file)
 
 
+def _digest(model: Path) -> str:
+    """sha256 of the model file's contents, not its mtime: a copy keeps its digest, a retrained file gets another."""
+    stat = model.stat()
+    return _hashed(model, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _hashed(model: Path, mtime_ns: int, size: int) -> str:
+    """file_key of the model, once per process for the file as it is now (every speaker's voice shares it)."""
+    return file_key([model])
+
+
 class ModelVoice(Voice):
     def __init__(self, voice: str, model_file: str = MODEL_FILE):
         super().__init__(f"model:{voice}")
         exp_dir, _, speaker = str(voice).rpartition("@") if "@" in str(voice) else (str(voice), "", "")
         try:
             read_config(Path(exp_dir), "tts")  # a tts exp dir at all, before its model file is looked for
-            # the contents, not the mtime: a copy keeps its digest, a retrained file gets another
-            version = file_key([model_path(Path(exp_dir), "tts", model_file)])
+            version = _digest(model_path(Path(exp_dir), "tts", model_file))
             self.model, self.tokenizer, config = _load(Path(exp_dir), model_file, version)
             self.version = version[:16]  # a retrained model makes new audio (synth.py)
         except AsrkitError as error:

@@ -22,8 +22,9 @@ def tle_train(
                                                        "training options."),
     cache_dir: Optional[Path] = typer.Option(None, help="Encoder-output cache of DATA_DIR (default OUT_DIR/cache)."),
     resume: bool = typer.Option(False, help="Continue from OUT_DIR/checkpoint.pth if it exists (refused when "
-                                            "that run had other options or inputs); a finished run of the same config "
-                                            "and encoder is reused as it is."),
+                                            "that run had other options or inputs; decode and the cache dir may "
+                                            "change); a finished run of the same config and encoder is reused as it "
+                                            "is."),
 ):
     """Train a text-to-latent VAE against EXP's frozen encoder outputs on DATA; OUT/summary.json reports it on the
     held-out utterances (reconstruction, length error, the unadapted decoder's CER reading its latents)."""

@@ -40,8 +40,8 @@ def train(
                                                     "`speakers: true`: one voice per speaker of DATA_DIR/utt2spk)."),
     alignment: Path = typer.Option(..., exists=True, file_okay=False, help="`asrkit tts align` output dir for DATA_DIR."),
     resume: bool = typer.Option(False, help="Continue from EXP_DIR/checkpoint.pth if it exists "
-                                "(refused when that run had other options or inputs; max_epoch, patience and "
-                                "keep_nbest may change)."),
+                                "(refused when that run had other options or inputs; max_epoch, patience, "
+                                "keep_nbest and the vocoder may change)."),
 ):
     """Train FastSpeech2 on a data dir of real speech, with durations from `asrkit tts align`."""
     from asrkit.tts.train import train_tts

@@ -56,8 +56,8 @@ def run(
     unk: bool = typer.Option(False, help="Map target-text tokens outside the token list to <unk> (counted) instead "
                                          "of stopping at the first."),
     resume: bool = typer.Option(False, help="Continue from OUT_DIR/checkpoint.pth if it exists (refused when "
-                                            "that run had other options or inputs; steps, patience, keep_nbest and "
-                                            "decode may change)."),
+                                            "that run had other options or inputs; steps, patience, keep_nbest, "
+                                            "decode and the cache dir may change)."),
 ):
     """Fine-tune BASE_EXP's decoder (and DeCRED heads) on target text, encoder and CTC frozen; OUT/summary.json
     gives the source dev WER before and after."""

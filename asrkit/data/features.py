@@ -2,13 +2,15 @@
 ark/scp, and global CMVN stats.
 
 Feature extraction is split Kaldi-style: job J of N handles the J-th contiguous share of the sorted
-utterance ids and writes `FEATDIR/raw_<kind>_<data>.J.{ark,num_frames,yaml,scp}` (yaml: the config). The scp
-is written last (atomically), so its presence marks a finished job, and a re-run with the same config skips it.
+utterance ids and writes `FEATDIR/raw_<kind>_<data>.J.{ark,num_frames,yaml,sources,scp}` (yaml: the config;
+sources: a digest of the recordings, segments and videos read). The scp is written last (atomically), so its presence
+marks a finished job, and a re-run with the same config and sources skips it.
 The job machinery serves every kind of per-frame features a data dir holds (FeatureKind: fbank here, the mouth-ROI
 frames of asrkit/avsr/roi.py): each kind names its tables and its config file.
 """
 
 import functools
+import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +32,7 @@ from asrkit.data.datadir import (
     read_dict,
     write_table,
 )
-from asrkit.fileio import atomic_path
+from asrkit.fileio import atomic_path, atomic_write
 from asrkit.progress import progress_bar
 
 
@@ -135,11 +137,13 @@ Extractor = Callable[[DataDir, list[str]], Iterator[tuple[str, np.ndarray]]]
 def compute_feature_job(kind: FeatureKind, data_dir, feat_dir, config, extract: Extractor, nj: int = 1,
                         job: int = 1) -> Path:
     """Job `job` of `nj` of one kind of features, made by `extract` with `config` (a dataclass); returns its scp.
-    Skips the work when a complete scp made with the same config is already there."""
+    Skips the work when a complete scp made with the same config from the same sources (sources_digest) is there."""
     data = load_data_dir(data_dir)
     utt_ids = job_share(data.utt_ids, nj, job)
     ark, num_frames, config_yaml, scp = part_paths(data_dir, feat_dir, job, kind)
-    if scp.exists() and set(read_dict(scp)) == set(utt_ids) and _saved_config(kind, config_yaml) == config:
+    sources, digest = scp.with_suffix(".sources"), sources_digest(data, utt_ids)
+    if (scp.exists() and set(read_dict(scp)) == set(utt_ids) and _saved_config(kind, config_yaml) == config
+            and sources.is_file() and sources.read_text() == digest):
         return scp
     Path(feat_dir).mkdir(parents=True, exist_ok=True)
     # The scps that point into the ark about to be replaced would read the new one at the old offsets: gone first, so
@@ -156,8 +160,21 @@ def compute_feature_job(kind: FeatureKind, data_dir, feat_dir, config, extract: 
             frames.append((utt_id, str(len(feats))))
     write_table(num_frames, frames)
     save_config(config, config_yaml)
+    with atomic_write(sources) as f:
+        f.write(digest)
     write_table(scp, entries)
     return scp
+
+
+def sources_digest(data: DataDir, utt_ids: list[str]) -> str:
+    """sha256 of what the utterances' features are made from: recording, segment and video of each. A job whose
+    utterances keep their ids but not their audio (a data dir prepared again with trimming) is then computed again."""
+    videos = read_dict(Path(data.path) / "video.scp") if (Path(data.path) / "video.scp").is_file() else {}
+    lines = []
+    for utt in utt_ids:
+        recording, start, end = data.segments[utt] if data.segments is not None else (utt, None, None)
+        lines.append(f"{utt} {data.wav_scp.get(recording)} {start} {end} {videos.get(utt)}")
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 def compute_fbank_job(data_dir, feat_dir, config: FbankConfig, nj: int = 1, job: int = 1) -> Path:

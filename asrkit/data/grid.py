@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from asrkit.data.datadir import write_data_dir
+from asrkit.data.vad import speech_segments
 from asrkit.errors import AsrkitError
 
 ALIGN_UNITS_PER_SECOND = 25000  # align/*.align times count 1/25000 s
@@ -153,11 +154,15 @@ def hold_out(sets: dict[str, list[Utterance]], key, values: set, name: str, what
     return out
 
 
-def write_utterances(data_dir: Path, utterances: list[Utterance]) -> None:
-    """A Kaldi data dir (wav.scp, text, utt2spk, spk2utt, and video.scp when the utterances have videos)."""
-    videos = {u.utt_id: str(u.video) for u in utterances if u.video is not None}
-    write_data_dir(data_dir, {u.utt_id: str(u.audio) for u in utterances}, {u.utt_id: u.text for u in utterances},
-                   {u.utt_id: u.speaker for u in utterances}, video_scp=videos or None)
+def write_utterances(data_dir: Path, utterances: list[Utterance], trim_db: float = 0.0, margin_s: float = 0.15) -> None:
+    """A Kaldi data dir (wav.scp, text, utt2spk, spk2utt, and video.scp when the utterances have videos).
+    trim_db > 0: a `segments` file cuts each recording to its speech region, margin_s wider on both sides
+    (asrkit/data/vad.py), and the dir is audio-only: the whole videos would no longer match the cut audio."""
+    videos = {u.utt_id: str(u.video) for u in utterances if u.video is not None and trim_db <= 0}
+    wav_scp = {u.utt_id: str(u.audio) for u in utterances}
+    segments = speech_segments(wav_scp, trim_db, margin_s, f"vad {Path(data_dir).name}") if trim_db > 0 else None
+    write_data_dir(data_dir, wav_scp, {u.utt_id: u.text for u in utterances}, {u.utt_id: u.speaker for u in utterances},
+                   segments=segments, video_scp=videos or None)
 
 
 def grammar_sentences(count: int, seed: int, keep=None, exclude: set[str] = frozenset()) -> list[str]:

@@ -7,11 +7,11 @@ the first character go to the leading silence and blanks after the last to the t
 scaled from encoder frames (40 ms after conv2d subsampling) to TTS frames and rounded cumulatively, so the durations
 of an utterance sum exactly to its mel frame count.
 
-With trim_db > 0 only the speech region (speech_region: an energy detector) is aligned, and what lies outside it is
-added to the leading and trailing silence. A recognizer trained long on utterances of one fixed shape (GRID: ~0.8 s
-of silence, six words, ~1 s of silence) learns to emit the words at fixed positions spread over the whole input, not
-where they are spoken: its alignment of the whole utterance starts the first word at frame 0 (egs/grid/tts1/README.md,
-"Word boundaries").
+With trim_db > 0 only the speech region (asrkit/data/vad.py speech_region: an energy detector) is aligned, and what
+lies outside it is added to the leading and trailing silence. A recognizer trained long on utterances of one fixed
+shape (GRID: ~0.8 s of silence, six words, ~1 s of silence) learns to emit the words at fixed positions spread over the
+whole input, not where they are spoken: its alignment of the whole utterance starts the first word at frame 0
+(egs/grid/tts1/README.md, "Word boundaries").
 
 OUT/durations holds `uttid d1 d2 ...` (one duration per TTS token); OUT is also a token dir (tokens.txt, token_type),
 the aligner's, which the TTS model takes over as its input vocabulary.
@@ -28,6 +28,7 @@ from asrkit.data.audio import iter_utterance_audio
 from asrkit.data.datadir import DataDirError, load_data_dir, read_dict, write_table
 from asrkit.data.features import fbank
 from asrkit.data.tokens import SPACE, Tokenizer, copy_token_dir
+from asrkit.data.vad import speech_region
 from asrkit.errors import AsrkitError
 from asrkit.progress import progress_bar
 from asrkit.tts.features import TTSFeatureConfig
@@ -39,23 +40,6 @@ def tts_token_ids(tokenizer: Tokenizer, text: str) -> list[int]:
     """The token ids a TTS model reads for `text`: silence, the characters, silence."""
     space = tokenizer.token_to_id[SPACE]
     return [space, *tokenizer.encode(text), space]
-
-
-def speech_region(samples: np.ndarray, fs: int, trim_db: float, min_run_s: float = 0.08) -> tuple[int, int]:
-    """(first, last + 1) sample of the speech in `samples`: from the first to the last run of >= min_run_s whose
-    energy (20 ms windows every 10 ms, smoothed over 50 ms) lies trim_db above the noise floor (the 10th percentile of
-    the frame energies). The whole utterance when no run qualifies."""
-    hop = fs // 100
-    if len(samples) < 3 * hop:
-        return 0, len(samples)
-    frames = np.lib.stride_tricks.sliding_window_view(samples.astype(np.float64), 2 * hop)[::hop]
-    energy_db = np.convolve(10 * np.log10(np.sum(frames**2, axis=1) + 1e-10), np.ones(5) / 5, mode="same")
-    loud = np.concatenate([[False], energy_db > np.percentile(energy_db, 10) + trim_db, [False]])
-    edges = np.flatnonzero(np.diff(loud.astype(int)))  # run i spans edges[2i] .. edges[2i+1] (exclusive)
-    runs = [(a, b) for a, b in zip(edges[::2], edges[1::2]) if b - a >= min_run_s * 100]
-    if not runs:
-        return 0, len(samples)
-    return runs[0][0] * hop, min(len(samples), runs[-1][1] * hop + 2 * hop)
 
 
 def durations_from_spans(spans: list[tuple[int, int]], num_enc_frames: int, num_frames: int) -> list[int]:

@@ -42,7 +42,7 @@ class TTSConfig(LoopOptions):
     valid_utts: int = 20  # the last utterances (sorted ids) are held out to validate
     inputs: dict = field(default_factory=dict)  # filled in the exp dir's copy: where the data came from
     speakers: bool = False  # condition on the data dir's utt2spk speakers (espnet2 `spks`, ids in EXP/spk2sid)
-    align_trim_db: float = 0.0  # > 0: `tts align` aligns only the speech region (asrkit/tts/align.py speech_region,
+    align_trim_db: float = 0.0  # > 0: `tts align` aligns only the speech region (asrkit/data/vad.py speech_region,
     #   frames this many dB above the noise floor); 0: the whole utterance
 
     @classmethod

@@ -44,7 +44,7 @@ log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') (avsr1) $*"; }
 
 if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
   log "Stage 1: data preparation (audio + video) and checks"
-  local/data.sh
+  local/data.sh --trim_db 0   # whole recordings: the videos cover them whole
   for dset in ${sets}; do
     asrkit validate-data --check-video "data/${dset}"
   done

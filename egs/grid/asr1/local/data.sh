@@ -7,9 +7,14 @@
 # every word is heard in training, those pairs never); test then holds only seen pairs.
 # --heldout_letters n-z (or "a c e"; default: none) moves every utterance with one of those letters into
 # data/test_letters: letter names the model never hears (the adaptation recipe's stress row).
+# --trim_db 10 (default; 0: whole recordings) cuts each recording to its speech region by an energy detector (frames
+# 10 dB above the noise floor, asrkit/data/vad.py), --trim_margin seconds wider on both sides, as a `segments` file:
+# GRID's ~1.5 s of silence a recording is half of it. Trimmed dirs are audio-only (no video.scp).
 set -euo pipefail
 heldout_pairs=
 heldout_letters=
+trim_db=10
+trim_margin=0.15
 . ./path.sh
 . parse_options.sh
 . ./db.sh
@@ -19,7 +24,7 @@ if [ ! -d "${GRID_S1}/audio" ]; then
   exit 1
 fi
 
-python3 - "${GRID_S1}" "${heldout_pairs}" "${heldout_letters}" <<'PY'
+python3 - "${GRID_S1}" "${heldout_pairs}" "${heldout_letters}" "${trim_db}" "${trim_margin}" <<'PY'
 import sys
 from asrkit.data.grid import (hold_out_letters, hold_out_pairs, parse_letters, parse_pairs, read_corpus, split,
                               write_utterances)
@@ -34,6 +39,6 @@ try:
 except AsrkitError as error:
     sys.exit(f"local/data.sh: {error}")
 for name, utterances in sets.items():
-    write_utterances(f"data/{name}", utterances)
+    write_utterances(f"data/{name}", utterances, float(sys.argv[4]), float(sys.argv[5]))
     print(f"local/data.sh: data/{name}: {len(utterances)} utterances")
 PY

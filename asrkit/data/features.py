@@ -23,13 +23,14 @@ import torchaudio
 import yaml
 
 from asrkit.config import load_config, save_config
-from asrkit.data.audio import iter_utterance_audio
+from asrkit.data.audio import is_pipe, iter_utterance_audio
 from asrkit.data.datadir import (
     DATA_FBANK_CONFIG,
     DataDir,
     DataDirError,
     load_data_dir,
     read_dict,
+    read_optional,
     write_table,
 )
 from asrkit.fileio import atomic_path, atomic_write
@@ -167,14 +168,27 @@ def compute_feature_job(kind: FeatureKind, data_dir, feat_dir, config, extract: 
 
 
 def sources_digest(data: DataDir, utt_ids: list[str]) -> str:
-    """sha256 of what the utterances' features are made from: recording, segment and video of each. A job whose
-    utterances keep their ids but not their audio (a data dir prepared again with trimming) is then computed again."""
-    videos = read_dict(Path(data.path) / "video.scp") if (Path(data.path) / "video.scp").is_file() else {}
+    """sha256 of what the utterances' features are made from: each one's recording (its wav.scp value, and a file's
+    size and modification time), segment and video. A job whose utterances keep their ids but not their audio (a data
+    dir prepared again with trimming, perturbed audio rewritten in place) is then computed again; so is, once, a job
+    finished before jobs recorded their sources."""
+    videos = read_optional(Path(data.path) / "video.scp") or {}
     lines = []
     for utt in utt_ids:
         recording, start, end = data.segments[utt] if data.segments is not None else (utt, None, None)
-        lines.append(f"{utt} {data.wav_scp.get(recording)} {start} {end} {videos.get(utt)}")
+        value = data.wav_scp.get(recording, "")
+        lines.append(f"{utt} {value} {_file_stamp(value)} {start} {end} {videos.get(utt)}")
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def _file_stamp(wav_scp_value: str) -> str:
+    """Size and modification time of a wav.scp file path; empty for a pipe or a missing file (reading it fails
+    later, naming it)."""
+    path = Path(wav_scp_value.strip())
+    if is_pipe(wav_scp_value) or not path.is_file():
+        return ""
+    stat = path.stat()
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def compute_fbank_job(data_dir, feat_dir, config: FbankConfig, nj: int = 1, job: int = 1) -> Path:

@@ -2,9 +2,10 @@
 
 Files: `audio/ID.flac` (16 kHz) and `align/ID.align`, one `start end word` line per word in 1/25000 s, where `sil`
 marks silence and `sp` a short pause (24 of speaker s1's 1000 files); `video/ID.mp4` (25 fps, 96x96 gray face crop)
-when the folder has videos: then every recording must have one, and data dirs get a video.scp. Neither sil nor sp is
-a word: transcripts and word boundaries leave both out, so a six-word command has six words. Shared by
-egs/grid/asr1 (data dirs), egs/grid/tts1 (word boundaries of the CTC alignment), egs/grid/avsr1 and the tests.
+when the folder has videos: then every recording must have one, and data dirs of whole recordings get a video.scp
+(write_utterances can cut recordings to their speech region instead: segments, no video). Neither sil nor sp is a
+word: transcripts and word boundaries leave both out, so a six-word command has six words. Shared by egs/grid/asr1
+(data dirs), egs/grid/tts1 (word boundaries of the CTC alignment), egs/grid/avsr1 and the tests.
 """
 
 from pathlib import Path

@@ -21,7 +21,7 @@ log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') (grid/refine1) $*"; }
 
 if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
   log "Stage 1: data"
-  local/data.sh
+  local/data.sh --trim_db 0   # whole recordings: the fine-tuning mix (asrkit/refine/mix.py) takes no segments
   eval local/refine_data.sh ${refine_data_opts}
   for dset in train dev test; do asrkit validate-data "data/${dset}"; done
 fi

@@ -18,8 +18,7 @@ seed=0
 . parse_options.sh
 
 [ -z "${heldout_letters}" ] || heldout_pairs=
-# Whole recordings (--trim_db 0): the README's figures were measured on them, before ../asr1 cut its data to the speech.
-local/grid_data.sh --heldout_pairs "${heldout_pairs}" --heldout_letters "${heldout_letters}" --trim_db 0
+local/grid_data.sh --heldout_pairs "${heldout_pairs}" --heldout_letters "${heldout_letters}"
 python3 - "${heldout_pairs}" "${heldout_letters}" "${target_sentences}" "${seed}" <<'PY'
 import sys
 from pathlib import Path

@@ -62,7 +62,7 @@ def grid_set(tmp_path_factory):
     for name, dim, scale in [("audio/clean", AUDIO_DIM, 1), ("audio/babble_snr0", AUDIO_DIM, 1),
                              ("audio/babble_snr10", AUDIO_DIM, 1), ("video", VIDEO_DIM, 0.8)]:
         feats = [(utt, rng.normal(size=(int(n * scale), dim)).astype(np.float32)) for utt, n in frames.items()]
-        cache_job(lambda x, lens: (x, lens), iter(feats), len(feats), root / name, "random")
+        cache_job(lambda x, lens: (x, lens), iter(feats), len(feats), root / name, "random", sources="")
         merge_cache_jobs(root / name, 1, "random")
     return root
 

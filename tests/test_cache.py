@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from asrkit.asr.batching import FeatureSet
 from asrkit.cli import app
-from asrkit.data.datadir import DataDirError, write_data_dir
+from asrkit.data.datadir import DataDirError, load_data_dir, read_dict, write_data_dir
 from asrkit.config import save_config
 from asrkit.data.features import (
     FbankConfig,
@@ -83,6 +83,16 @@ def test_cache_is_skipped_for_the_same_model_and_recomputed_for_a_changed_model_
     assert cache_encoder(exp, yesno_data, tmp_path / "cache") == 1
     assert not torch.equal(torch.from_numpy(load_cache(tmp_path / "cache").load("0_0_0_0_1_1_1_1")),
                            torch.from_numpy(first))
+
+
+def test_cache_is_recomputed_when_the_data_dir_is_prepared_again_from_other_audio(tmp_path, yesno_data):
+    exp = _tiny_exp(tmp_path / "exp", yesno_data / "text")
+    assert cache_encoder(exp, yesno_data, tmp_path / "cache") == 1
+    data = load_data_dir(yesno_data)
+    segments = {utt: (utt, 1.0, 4.0) for utt in data.utt_ids}  # same ids, same model: 3 s of each recording
+    write_data_dir(yesno_data, data.wav_scp, read_dict(yesno_data / "text"), data.utt2spk, segments=segments)
+    assert cache_encoder(exp, yesno_data, tmp_path / "cache") == 1
+    assert set(load_cache(tmp_path / "cache").num_frames.values()) == {73}  # 298 fbank frames, 4x subsampled
 
 
 def test_cache_encoder_command_computes_from_audio_and_refuses_a_stale_cache(tmp_path, yesno_data):

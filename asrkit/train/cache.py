@@ -8,12 +8,13 @@ batch could change the last digits). The work is split like fbank (asrkit/data/f
 J-th contiguous share of the sorted utterance ids and writes, in the cache dir,
     output.J.ark, output.J.num_frames   the outputs and their lengths (frames after the module's subsampling)
     output.J.key                        the key of the module that made them (see below)
+    output.J.sources                    what the inputs were made from (asrkit/data/features.py sources_digest)
     output.J.scp                        written last: its presence marks a finished job
 A merge gathers them into feats.scp and utt2num_frames (so the cache dir reads like a data dir's features) and
 key. The key is the sha256 of what the outputs depend on: for an ASR exp dir's encoder, the model file, config.yaml,
 cmvn.npz and fbank.yaml (roi.yaml for a lip-reading model, whose inputs are DATA/roi.scp's mouth-ROI frames). A job
-whose scp holds the same utterances under the same key is skipped; a changed model file recomputes it, and a merge
-refuses jobs made by another model.
+whose scp holds the same utterances under the same key, made from the same recordings and segments, is skipped; a
+changed model file or data dir prepared again recomputes it, and a merge refuses jobs made by another model.
 """
 
 import dataclasses
@@ -27,7 +28,7 @@ import torch
 from asrkit.asr.batching import FeatureSet
 from asrkit.data.audio import iter_utterance_audio
 from asrkit.data.datadir import DataDirError, load_data_dir, read_dict, write_table
-from asrkit.data.features import fbank, job_share, reads_feature_table
+from asrkit.data.features import fbank, job_share, reads_feature_table, sources_digest
 from asrkit.expdir import fbank_config, feature_kind, load_asr, model_path, read_config
 from asrkit.fileio import atomic_path, atomic_write, file_key
 from asrkit.progress import progress_bar
@@ -42,24 +43,25 @@ def encoder_key(exp_dir: Path, model_file: Path) -> str:
     return file_key([Path(model_file), *(Path(exp_dir) / name for name in EXP_FILES_IN_KEY)])
 
 
-def part_paths(cache_dir: Path, job: int) -> tuple[Path, Path, Path, Path]:
-    """A job's ark, lengths, key and scp; the scp is written last and marks the job done."""
-    return tuple(Path(cache_dir) / f"output.{job}.{kind}" for kind in ("ark", "num_frames", "key", "scp"))
+def part_paths(cache_dir: Path, job: int) -> tuple[Path, Path, Path, Path, Path]:
+    """A job's ark, lengths, key, sources and scp; the scp is written last and marks the job done."""
+    return tuple(Path(cache_dir) / f"output.{job}.{kind}" for kind in ("ark", "num_frames", "key", "sources", "scp"))
 
 
-def job_done(cache_dir: Path, job: int, utt_ids: list[str], key: str) -> bool:
-    """Whether job `job` finished for exactly these utterances with the module whose key is `key`."""
-    _, _, key_file, scp = part_paths(cache_dir, job)
+def job_done(cache_dir: Path, job: int, utt_ids: list[str], key: str, sources: str) -> bool:
+    """Whether job `job` finished for exactly these utterances, made from `sources` (their digest), with the module
+    whose key is `key`."""
+    _, _, key_file, sources_file, scp = part_paths(cache_dir, job)
     return (scp.exists() and key_file.exists() and key_file.read_text().strip() == key
-            and set(read_dict(scp)) == set(utt_ids))
+            and sources_file.exists() and sources_file.read_text() == sources and set(read_dict(scp)) == set(utt_ids))
 
 
 @torch.no_grad()
 def cache_job(module: FrozenModule, features: Iterator[tuple[str, np.ndarray]], count: int, cache_dir: Path,
-              key: str, job: int = 1, nj: int = 1, device: str = "cpu") -> Path:
+              key: str, sources: str, job: int = 1, nj: int = 1, device: str = "cpu") -> Path:
     """Run `module` over `count` (utterance id, features) pairs, one utterance at a time, into job `job`'s files;
-    returns its scp."""
-    ark, num_frames, key_file, scp = part_paths(cache_dir, job)
+    `sources`: the digest of what the features were made from. Returns its scp."""
+    ark, num_frames, key_file, sources_file, scp = part_paths(cache_dir, job)
     Path(cache_dir).mkdir(parents=True, exist_ok=True)
     # The scps that point into the ark about to be replaced would read the new one at the old offsets: gone first.
     for stale in (scp, Path(cache_dir) / "feats.scp"):
@@ -77,6 +79,8 @@ def cache_job(module: FrozenModule, features: Iterator[tuple[str, np.ndarray]], 
     write_table(num_frames, frames)
     with atomic_write(key_file) as f:
         f.write(key + "\n")
+    with atomic_write(sources_file) as f:
+        f.write(sources)
     write_table(scp, entries)
     return scp
 
@@ -86,7 +90,7 @@ def merge_cache_jobs(cache_dir: Path, nj: int, key: str) -> int:
     must have finished with the module whose key is `key`. Returns the utterance count."""
     entries, frames = {}, {}
     for job in range(1, nj + 1):
-        _, num_frames, key_file, scp = part_paths(cache_dir, job)
+        _, num_frames, key_file, _, scp = part_paths(cache_dir, job)
         if not (scp.exists() and key_file.exists()):
             raise DataDirError(f"{scp}: missing; cache job {job} of {nj} did not finish")
         if key_file.read_text().strip() != key:
@@ -135,14 +139,17 @@ def cache_encoder(exp_dir: Path, data_dir: Path, cache_dir: Path, model_file: st
     done yet and then the merge. Returns how many jobs ran now (0: all were done with this model)."""
     key = encoder_key(exp_dir, model_path(exp_dir, "asr", model_file))
     utt_ids, features = encoder_inputs(Path(exp_dir), Path(data_dir))
+    data = load_data_dir(data_dir)
     jobs = [job] if job else range(1, nj + 1)
-    todo = [j for j in jobs if not job_done(cache_dir, j, job_share(utt_ids, nj, j), key)]
+    sources = {j: sources_digest(data, job_share(utt_ids, nj, j)) for j in jobs}
+    todo = [j for j in jobs if not job_done(cache_dir, j, job_share(utt_ids, nj, j), key, sources[j])]
     if todo:
         model, _ = load_asr(exp_dir, model_file)
         model.to(device)
         for j in todo:
             share = job_share(utt_ids, nj, j)
-            cache_job(model.encode, features(share), len(share), cache_dir, key, job=j, nj=nj, device=device)
+            cache_job(model.encode, features(share), len(share), cache_dir, key, sources[j], job=j, nj=nj,
+                      device=device)
     if job is None:
         merge_cache_jobs(cache_dir, nj, key)
     return len(todo)

@@ -125,10 +125,11 @@ def job_share(utt_ids: list[str], nj: int, job: int) -> list[str]:
     return utt_ids[(job - 1) * n // nj : job * n // nj]
 
 
-def part_paths(data_dir: Path, feat_dir: Path, job: int, kind: FeatureKind = FBANK) -> tuple[Path, Path, Path, Path]:
-    """A job's ark, frame counts, config and scp; the scp is written last and marks the job done."""
+def part_paths(data_dir: Path, feat_dir: Path, job: int, kind: FeatureKind = FBANK
+               ) -> tuple[Path, Path, Path, Path, Path]:
+    """A job's ark, frame counts, config, sources digest and scp; the scp is written last and marks the job done."""
     stem = f"raw_{kind.name}_{Path(data_dir).name}.{job}"
-    return tuple(Path(feat_dir) / f"{stem}.{ext}" for ext in ("ark", "num_frames", "yaml", "scp"))
+    return tuple(Path(feat_dir) / f"{stem}.{ext}" for ext in ("ark", "num_frames", "yaml", "sources", "scp"))
 
 
 # A kind's extractor: (data dir, utterance ids) -> (utterance id, (frames, dims) array) for each, in order.
@@ -141,8 +142,8 @@ def compute_feature_job(kind: FeatureKind, data_dir, feat_dir, config, extract: 
     Skips the work when a complete scp made with the same config from the same sources (sources_digest) is there."""
     data = load_data_dir(data_dir)
     utt_ids = job_share(data.utt_ids, nj, job)
-    ark, num_frames, config_yaml, scp = part_paths(data_dir, feat_dir, job, kind)
-    sources, digest = scp.with_suffix(".sources"), sources_digest(data, utt_ids)
+    ark, num_frames, config_yaml, sources, scp = part_paths(data_dir, feat_dir, job, kind)
+    digest = sources_digest(data, utt_ids)
     if (scp.exists() and set(read_dict(scp)) == set(utt_ids) and _saved_config(kind, config_yaml) == config
             and sources.is_file() and sources.read_text() == digest):
         return scp
@@ -208,7 +209,7 @@ def merge_feature_jobs(data_dir, feat_dir, nj: int, kind: FeatureKind = FBANK) -
     jobs' common config into DATA/<kind.config> (how the features were computed); returns the utterance count."""
     entries, frames, config, first_yaml = {}, {}, None, None
     for job in range(1, nj + 1):
-        _, num_frames, config_yaml, scp = part_paths(data_dir, feat_dir, job, kind)
+        _, num_frames, config_yaml, _, scp = part_paths(data_dir, feat_dir, job, kind)
         if not (scp.exists() and config_yaml.exists()):
             raise DataDirError(f"{scp}: missing; {kind.name} job {job} of {nj} did not finish")
         entries.update(read_dict(scp))

@@ -140,15 +140,14 @@ def cache_encoder(exp_dir: Path, data_dir: Path, cache_dir: Path, model_file: st
     key = encoder_key(exp_dir, model_path(exp_dir, "asr", model_file))
     utt_ids, features = encoder_inputs(Path(exp_dir), Path(data_dir))
     data = load_data_dir(data_dir)
-    jobs = [job] if job else range(1, nj + 1)
-    sources = {j: sources_digest(data, job_share(utt_ids, nj, j)) for j in jobs}
-    todo = [j for j in jobs if not job_done(cache_dir, j, job_share(utt_ids, nj, j), key, sources[j])]
+    shares = {j: job_share(utt_ids, nj, j) for j in ([job] if job else range(1, nj + 1))}
+    sources = {j: sources_digest(data, share) for j, share in shares.items()}
+    todo = [j for j, share in shares.items() if not job_done(cache_dir, j, share, key, sources[j])]
     if todo:
         model, _ = load_asr(exp_dir, model_file)
         model.to(device)
         for j in todo:
-            share = job_share(utt_ids, nj, j)
-            cache_job(model.encode, features(share), len(share), cache_dir, key, sources[j], job=j, nj=nj,
+            cache_job(model.encode, features(shares[j]), len(shares[j]), cache_dir, key, sources[j], job=j, nj=nj,
                       device=device)
     if job is None:
         merge_cache_jobs(cache_dir, nj, key)

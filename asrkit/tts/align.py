@@ -9,9 +9,9 @@ of an utterance sum exactly to its mel frame count.
 
 With trim_db > 0 only the speech region (asrkit/data/vad.py speech_region: an energy detector) is aligned, and what
 lies outside it is added to the leading and trailing silence. A recognizer trained long on utterances of one fixed
-shape (GRID: ~0.8 s of silence, six words, ~1 s of silence) learns to emit the words at fixed positions spread over the
-whole input, not where they are spoken: its alignment of the whole utterance starts the first word at frame 0
-(egs/grid/tts1/README.md, "Word boundaries").
+shape (GRID: ~0.55 s of silence, six words, ~0.95 s of silence) learns to emit the words at fixed positions spread
+over the whole input, not where they are spoken: its alignment of the whole utterance starts the first word at frame
+0 (egs/grid/tts1/README.md, "Word boundaries").
 
 OUT/durations holds `uttid d1 d2 ...` (one duration per TTS token); OUT is also a token dir (tokens.txt, token_type),
 the aligner's, which the TTS model takes over as its input vocabulary.

@@ -19,6 +19,8 @@ Files:
 Resumable: the data stages, each training (valid.acc.ave.pth), decoding (score_wer/summary.json) and ILM
 (ilm_ppl/<set>/summary.json) are skipped when their output exists; a stopped training resumes (asr.sh --resume); a
 trained exp dir whose generated config changed since is an error (remove it to retrain), never silently reused.
+--heads reference gives the DeCRED system the reference's heads (pre-norm input, no bias) under the name
+<recipe>_refheads (its own recipe copy, configs and results), so the two kinds of head compare against the same baseline config.
 --max-epoch (and --data-opts, smaller data) make a smoke run, kept apart under the names <recipe>_smoke (its results
 say so); the full comparison runs without them on a quiet machine.
 """
@@ -50,6 +52,7 @@ IN, TEXT, ACOUSTIC = "in domain", "text shift", "acoustic shift"
 MODES = ("final", "mean", "weighted")  # DeCRED decodings (asrkit/asr/decred.py); the baseline has `final` only
 DECODE_MODEL = "valid.acc.ave.pth"
 DATA_DONE = ".bench_decred_data.json"  # in the recipe copy: the data stages finished; their options and test sets
+REFERENCE_HEADS = {"head_input": "pre_norm", "head_bias": False}  # --heads reference (asrkit/asr/decred.py)
 TRAINED_WITH = "bench_decred.yaml"  # in an exp dir: the generated config it was trained with (a rerun checks it)
 
 
@@ -101,8 +104,10 @@ def prepare_data(corpus: str, name: str, spec: Spec, extra_opts: str) -> tuple[P
     return recipe, sets
 
 
-def write_configs(name: str, recipe: Path, config: str, seeds: list[int], max_epoch: int | None) -> Path:
-    """Generated training configs (<system>_seed<N>.yaml) and decode configs (<mode>.yaml); their folder."""
+def write_configs(name: str, recipe: Path, config: str, seeds: list[int], max_epoch: int | None,
+                  heads: str = "recipe") -> Path:
+    """Generated training configs (<system>_seed<N>.yaml) and decode configs (<mode>.yaml); their folder. With
+    heads="reference" the DeCRED system's heads are the reference's (REFERENCE_HEADS); the baseline has none."""
     conf_dir = RESULTS / f"decred_{name}"
     conf_dir.mkdir(parents=True, exist_ok=True)
     train = yaml.safe_load((recipe / config).read_text())
@@ -116,6 +121,8 @@ def write_configs(name: str, recipe: Path, config: str, seeds: list[int], max_ep
                 conf["max_epoch"] = max_epoch
             if system == "baseline":  # a plain decoder: no head, its loss the final layer's alone, at weight 1
                 conf["model"]["decred"].update(layers=[], weights=[], final_weight=1.0)
+            elif heads == "reference":
+                conf["model"]["decred"].update(REFERENCE_HEADS)
             write_if_changed(conf_dir / f"{system}_seed{seed}.yaml", conf)
     decode = yaml.safe_load((recipe / "conf" / "decode.yaml").read_text())
     for mode in MODES:
@@ -219,12 +226,14 @@ def write_report(corpus: str, name: str, spec: Spec, sets: list[str], runs: dict
     smoke = " **Smoke run (see the command); not a result.**" if args.max_epoch or args.data_opts else ""
     command = f"bench/decred.py {corpus} --seeds {' '.join(map(str, args.seeds))}" + \
         (f" --config {args.config}" if args.config != "conf/train.yaml" else "") + \
+        (f" --heads {args.heads}" if args.heads != "recipe" else "") + \
         (f" --max-epoch {args.max_epoch}" if args.max_epoch else "") + \
         (f" --data-opts '{args.data_opts}'" if args.data_opts else "")
     lines = [f"# DeCRED vs baseline: egs/{corpus}/asr1", "",
              f"`{command}`, {time.strftime('%Y-%m-%d %H:%M')}, {platform.node()}, {os.cpu_count()} cores.{smoke}",
              f"Seeds: {seeds}. Baseline = the recipe's {args.config} with `decred.layers: []` and `final_weight: 1.0`, "
-             f"DeCRED = it as it is "
+             f"DeCRED = it as it is" + (f" but for its heads' {REFERENCE_HEADS} (the reference's)"
+                                        if args.heads == "reference" else "") + " "
              f"(same size, batches and epochs; configs in {conf_dir.relative_to(REPO)}/). Paired bootstrap over "
              f"utterances, {args.resamples} resamples (`asrkit compare`); detectable diff = the smallest |diff| that "
              f"would reach p < 0.05 for that pair on that set.", "",
@@ -233,7 +242,7 @@ def write_report(corpus: str, name: str, spec: Spec, sets: list[str], runs: dict
              "## ILM perplexity (`asrkit ilm-ppl`, mean over utterances)", "", *ilm_table(runs, spec, sets), ""]
     write_file(RESULTS / f"decred_{name}.md", "\n".join(lines))
     report = {"recipe": corpus, "command": command, "seeds": args.seeds, "sets": {s: spec.sets[s] for s in sets},
-              "config": args.config, "max_epoch": args.max_epoch, "resamples": args.resamples, "runs": runs}
+              "config": args.config, "heads": args.heads, "max_epoch": args.max_epoch, "resamples": args.resamples, "runs": runs}
     write_file(RESULTS / f"decred_{name}.json", json.dumps(report, indent=2) + "\n")
 
 
@@ -242,6 +251,9 @@ def main():
     parser.add_argument("recipe", choices=sorted(SPECS), help="egs/<recipe>/asr1")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="training seeds (default 0 1 2)")
     parser.add_argument("--config", default="conf/train.yaml", help="the recipe's training config, with DeCRED heads")
+    parser.add_argument("--heads", choices=("recipe", "reference"), default="recipe",
+                        help="reference: the DeCRED system's heads read the un-normalised block output and have no "
+                        "bias, as the reference's (results: decred_<recipe>_refheads); recipe: as the config says")
     parser.add_argument("--max-epoch", type=int, help="override max_epoch: a smoke run, not a result")
     parser.add_argument("--data-opts", default="", help="more local/data.sh options, e.g. a smoke run's smaller sizes "
                         "('--n_train 50 --n_test 10' for tts_digits)")
@@ -249,9 +261,10 @@ def main():
     args = parser.parse_args()
     spec = SPECS[args.recipe]
     # a smoke run keeps its own recipe copy, configs and results: a later full run never finds its short trainings
-    name = f"{args.recipe}_smoke" if args.max_epoch or args.data_opts else args.recipe
+    name = args.recipe + ("_refheads" if args.heads == "reference" else "")
+    name += "_smoke" if args.max_epoch or args.data_opts else ""
     recipe, sets = prepare_data(args.recipe, name, spec, args.data_opts)
-    conf_dir = write_configs(name, recipe, args.config, args.seeds, args.max_epoch)
+    conf_dir = write_configs(name, recipe, args.config, args.seeds, args.max_epoch, args.heads)
     runs = {}
     for seed in args.seeds:
         train_and_decode(recipe, conf_dir, f"baseline_seed{seed}", ("final",), sets)

@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
-"""The physical limit for training speed: FLOPs of one forward+backward of the FSDD model vs what the CPU does.
+"""The physical limit for training speed: FLOPs of one forward+backward of an ASR model vs what the CPU does.
 
-    .venv/bin/python bench/flops.py [--steps 10] [--num-threads 2]
+    .venv/bin/python bench/flops.py [--steps 10] [--num-threads 2] [--exp EXP] [--batch-frames N]
 
-Counts the FLOPs of one training step (torch.utils.flop_counter) on a typical batch of the FSDD training set (the
-recipe's config, a median batch of its buckets), times the same step, and times a large float32 matmul as the
+Counts the FLOPs of one training step (torch.utils.flop_counter) on a typical batch of a training set (by default
+the FSDD recipe's; --exp: any `asrkit train` exp dir, its config and the train data it names, e.g. a recipe's
+exp/asr_train; a median batch of its buckets of --batch-frames, by default the config's), times the same step (an
+untrained model: the speed does not depend on the weights), and times a large float32 matmul as the
 CPU's practical peak. `flops.bound` is the utterance rate the model would reach at that peak. Then it profiles the
 same steps (torch.profiler) and prints the operators that take the most of a step's time, `flops.op.<name>`.
 """
 
 import time
+from pathlib import Path
 
 import torch
 from common import emit, fsdd_recipe, parser, start
@@ -53,14 +56,17 @@ def matmul_peak(size: int = 2048, repeats: int = 10) -> float:
 def main():
     p = parser(__doc__.splitlines()[1])
     p.add_argument("--steps", type=int, default=10, help="training steps timed")
+    p.add_argument("--exp", type=Path, help="a trained or training exp dir (default: the FSDD recipe's, trained "
+                   "first when absent); its train data is read from the recipe dir two levels up")
+    p.add_argument("--batch-frames", type=int, help="padded frames a batch (default: the exp's config)")
     args = p.parse_args()
     start(args)
-    exp = fsdd_recipe() / "exp" / "asr_train"
+    exp = args.exp or fsdd_recipe() / "exp" / "asr_train"
     config = TrainConfig.load(exp / "config.yaml")
     model, tokenizer = build_asr(exp)
     model.train()
-    data = FeatureSet.from_data_dir(exp.parents[1] / config.inputs["train_data"], tokenizer)
-    batches = sorted(bucket_batches(data.num_frames, config.batch_frames), key=len)
+    data = FeatureSet.from_data_dir(exp.resolve().parents[1] / config.inputs["train_data"], tokenizer)
+    batches = sorted(bucket_batches(data.num_frames, args.batch_frames or config.batch_frames), key=len)
     utts = batches[len(batches) // 2]
     batch = data.batch(utts)
     counter = FlopCounterMode(display=False)

@@ -20,7 +20,7 @@ Resumable: the data stages, each training (valid.acc.ave.pth), decoding (score_w
 (ilm_ppl/<set>/summary.json) are skipped when their output exists; a stopped training resumes (asr.sh --resume); a
 trained exp dir whose generated config changed since is an error (remove it to retrain), never silently reused.
 --heads reference gives the DeCRED system the reference's heads (pre-norm input, no bias) under the name
-<recipe>_refheads (its own recipe copy, configs and results), so the two kinds of head compare against the same baseline config.
+<recipe>_refheads (its own recipe copy, configs and results), against the same baseline config.
 --max-epoch (and --data-opts, smaller data) make a smoke run, kept apart under the names <recipe>_smoke (its results
 say so); the full comparison runs without them on a quiet machine.
 """
@@ -242,7 +242,8 @@ def write_report(corpus: str, name: str, spec: Spec, sets: list[str], runs: dict
              "## ILM perplexity (`asrkit ilm-ppl`, mean over utterances)", "", *ilm_table(runs, spec, sets), ""]
     write_file(RESULTS / f"decred_{name}.md", "\n".join(lines))
     report = {"recipe": corpus, "command": command, "seeds": args.seeds, "sets": {s: spec.sets[s] for s in sets},
-              "config": args.config, "heads": args.heads, "max_epoch": args.max_epoch, "resamples": args.resamples, "runs": runs}
+              "config": args.config, "heads": args.heads, "max_epoch": args.max_epoch, "resamples": args.resamples,
+              "runs": runs}
     write_file(RESULTS / f"decred_{name}.json", json.dumps(report, indent=2) + "\n")
 
 

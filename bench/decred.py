@@ -11,16 +11,20 @@ with `decred_logits: final`, DeCRED with final, mean and weighted (the recipe's 
 of the recipe's SPECS entry is decoded and scored; `asrkit ilm-ppl` scores each set's text (in and out of domain); each
 DeCRED decoding is compared with the baseline's on the same seed and set (`asrkit compare`'s paired bootstrap).
 
-Files:
-    bench/out/decred/<recipe>/                 the recipe copy: data stages 1-5 once, then exp/asr_<system>_seed<N>/
-    bench/results/decred_<recipe>/             the generated training configs (<system>_seed<N>.yaml) and decode
+Files (<name>: the recipe, then _refheads with --heads reference, then _smoke for a smoke run):
+    bench/out/decred/<name>/                   the recipe copy: data stages 1-5 once, then exp/asr_<system>_seed<N>/
+    bench/results/decred_<name>/               the generated training configs (<system>_seed<N>.yaml) and decode
                                                configs (final.yaml, mean.yaml, weighted.yaml)
-    bench/results/decred_<recipe>.md, .json    the table (mean [min, max] over seeds) and every per-seed figure
+    bench/results/decred_<name>.md, .json      the table (mean [min, max] over seeds) and every per-seed figure
 Resumable: the data stages, each training (valid.acc.ave.pth), decoding (score_wer/summary.json) and ILM
 (ilm_ppl/<set>/summary.json) are skipped when their output exists; a stopped training resumes (asr.sh --resume); a
 trained exp dir whose generated config changed since is an error (remove it to retrain), never silently reused.
 --heads reference gives the DeCRED system the reference's heads (pre-norm input, no bias) under the name
 <recipe>_refheads (its own recipe copy, configs and results), against the same baseline config.
+--systems baseline (or decred) trains and decodes that system alone, so that two one-thread processes
+(OMP_NUM_THREADS=1) can share the cores once the data stages are done (a single-system run refuses to make them);
+the report then comes from a run with both, started after they finished (it reuses their trainings and decodings; one
+started earlier would train the same exp dir beside them).
 --max-epoch (and --data-opts, smaller data) make a smoke run, kept apart under the names <recipe>_smoke (its results
 say so); the full comparison runs without them on a quiet machine.
 """
@@ -232,8 +236,8 @@ def write_report(corpus: str, name: str, spec: Spec, sets: list[str], runs: dict
     lines = [f"# DeCRED vs baseline: egs/{corpus}/asr1", "",
              f"`{command}`, {time.strftime('%Y-%m-%d %H:%M')}, {platform.node()}, {os.cpu_count()} cores.{smoke}",
              f"Seeds: {seeds}. Baseline = the recipe's {args.config} with `decred.layers: []` and `final_weight: 1.0`, "
-             f"DeCRED = it as it is" + (f" but for its heads' {REFERENCE_HEADS} (the reference's)"
-                                        if args.heads == "reference" else "") + " "
+             f"DeCRED = it as it is" + (" but for its heads (`head_input: pre_norm`, `head_bias: false`: the "
+                                        "reference's)" if args.heads == "reference" else "") + " "
              f"(same size, batches and epochs; configs in {conf_dir.relative_to(REPO)}/). Paired bootstrap over "
              f"utterances, {args.resamples} resamples (`asrkit compare`); detectable diff = the smallest |diff| that "
              f"would reach p < 0.05 for that pair on that set.", "",
@@ -256,8 +260,9 @@ def main():
                         help="reference: the DeCRED system's heads read the un-normalised block output and have no "
                         "bias, as the reference's (results: decred_<recipe>_refheads); recipe: as the config says")
     parser.add_argument("--systems", nargs="+", choices=("baseline", "decred"), default=["baseline", "decred"],
-                        help="train and decode only these (two processes can share the cores, one system each); the "
-                        "report is written by a run with both, which reuses what the others finished")
+                        help="train and decode only these: two processes with OMP_NUM_THREADS=1 share the cores, one "
+                        "system each, once the data stages are done; a run with both, after they finished, reuses "
+                        "their work and writes the report")
     parser.add_argument("--max-epoch", type=int, help="override max_epoch: a smoke run, not a result")
     parser.add_argument("--data-opts", default="", help="more local/data.sh options, e.g. a smoke run's smaller sizes "
                         "('--n_train 50 --n_test 10' for tts_digits)")
@@ -267,9 +272,13 @@ def main():
     # a smoke run keeps its own recipe copy, configs and results: a later full run never finds its short trainings
     name = args.recipe + ("_refheads" if args.heads == "reference" else "")
     name += "_smoke" if args.max_epoch or args.data_opts else ""
+    both = set(args.systems) == {"baseline", "decred"}
+    if not both and not (OUT / name / DATA_DONE).exists():  # two single-system runs would make the data side by side
+        raise SystemExit(f"decred.py: --systems needs the data stages done ({OUT / name / DATA_DONE} is missing): "
+                         "start a run without --systems first, the single-system ones once its data stages finished")
     recipe, sets = prepare_data(args.recipe, name, spec, args.data_opts)
     conf_dir = write_configs(name, recipe, args.config, args.seeds, args.max_epoch, args.heads)
-    runs, both = {}, set(args.systems) == {"baseline", "decred"}
+    runs = {}
     for seed in args.seeds:
         for system, modes in (("baseline", ("final",)), ("decred", MODES)):
             if system in args.systems:

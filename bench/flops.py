@@ -21,7 +21,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from asrkit.asr.batching import FeatureSet, bucket_batches
 from asrkit.asr.train import TrainConfig
-from asrkit.expdir import build_asr
+from asrkit.expdir import build_asr, feature_kind
 
 
 def training_step(model, batch):
@@ -61,12 +61,15 @@ def main():
     p.add_argument("--batch-frames", type=int, help="padded frames a batch (default: the exp's config)")
     args = p.parse_args()
     start(args)
-    exp = args.exp or fsdd_recipe() / "exp" / "asr_train"
+    exp = (args.exp or fsdd_recipe() / "exp" / "asr_train").absolute()  # not resolved: a linked exp dir's recipe
     config = TrainConfig.load(exp / "config.yaml")
     model, tokenizer = build_asr(exp)
     model.train()
-    data = FeatureSet.from_data_dir(exp.resolve().parents[1] / config.inputs["train_data"], tokenizer)
-    batches = sorted(bucket_batches(data.num_frames, args.batch_frames or config.batch_frames), key=len)
+    kind = feature_kind({"model": config.model})  # fbank, or a lip-reading model's ROI features
+    data = FeatureSet.from_data_dir(exp.parents[1] / config.inputs["train_data"], tokenizer, kind)
+    batch_frames = args.batch_frames or config.batch_frames
+    print(f"# {exp}: batch_frames {batch_frames}", flush=True)
+    batches = sorted(bucket_batches(data.num_frames, batch_frames), key=len)
     utts = batches[len(batches) // 2]
     batch = data.batch(utts)
     counter = FlopCounterMode(display=False)

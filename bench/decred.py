@@ -233,11 +233,12 @@ def write_report(corpus: str, name: str, spec: Spec, sets: list[str], runs: dict
         (f" --heads {args.heads}" if args.heads != "recipe" else "") + \
         (f" --max-epoch {args.max_epoch}" if args.max_epoch else "") + \
         (f" --data-opts '{args.data_opts}'" if args.data_opts else "")
+    heads = ", ".join(f"`{key}: {str(value).lower()}`" for key, value in REFERENCE_HEADS.items())
     lines = [f"# DeCRED vs baseline: egs/{corpus}/asr1", "",
              f"`{command}`, {time.strftime('%Y-%m-%d %H:%M')}, {platform.node()}, {os.cpu_count()} cores.{smoke}",
              f"Seeds: {seeds}. Baseline = the recipe's {args.config} with `decred.layers: []` and `final_weight: 1.0`, "
-             f"DeCRED = it as it is" + (" but for its heads (`head_input: pre_norm`, `head_bias: false`: the "
-                                        "reference's)" if args.heads == "reference" else "") + " "
+             f"DeCRED = it as it is" + (f" but for its heads ({heads}: the reference's)"
+                                        if args.heads == "reference" else "") + " "
              f"(same size, batches and epochs; configs in {conf_dir.relative_to(REPO)}/). Paired bootstrap over "
              f"utterances, {args.resamples} resamples (`asrkit compare`); detectable diff = the smallest |diff| that "
              f"would reach p < 0.05 for that pair on that set.", "",
